@@ -1,0 +1,234 @@
+"""ChatService: the chat backend as a Cloud Run v2 service running as its own service account."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+from pulumi_gcp.cloudrunv2 import (
+    ServiceScalingArgs,
+    ServiceTemplateArgs,
+    ServiceTemplateContainerArgs,
+    ServiceTemplateContainerEnvArgs,
+    ServiceTemplateContainerEnvValueSourceArgs,
+    ServiceTemplateContainerEnvValueSourceSecretKeyRefArgs,
+    ServiceTemplateContainerLivenessProbeArgs,
+    ServiceTemplateContainerLivenessProbeHttpGetArgs,
+    ServiceTemplateContainerPortsArgs,
+    ServiceTemplateContainerResourcesArgs,
+    ServiceTemplateContainerStartupProbeArgs,
+    ServiceTemplateContainerStartupProbeHttpGetArgs,
+    ServiceTemplateScalingArgs,
+    ServiceTemplateVpcAccessArgs,
+    ServiceTemplateVpcAccessNetworkInterfaceArgs,
+    ServiceTrafficArgs,
+)
+
+from components.iam import Grant, SecretRole, declare_grants
+
+INGRESS = {
+    "all": "INGRESS_TRAFFIC_ALL",
+    "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+    "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+}
+CONTAINER_PORT = 8080
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+
+
+@dataclass(frozen=True)
+class VpcEgress:
+    """Direct VPC egress: the service's outbound traffic leaves through this subnet."""
+
+    network: pulumi.Input[str]
+    subnetwork: pulumi.Input[str]
+    all_traffic: bool = True
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrafficSplit:
+    """A share of traffic for a revision (or the latest one) and its tag URL."""
+
+    percent: int
+    revision: str | None = None
+    tag: str | None = None
+
+
+@dataclass
+class ChatServiceArgs:
+    project: pulumi.Input[str]
+    region: str
+    image: pulumi.Input[str]
+    service_name: str = "chat"
+    ignore_image_changes: bool = False
+    min_instances: int = 0
+    max_instances: int = 3
+    concurrency: int = 80
+    cpu: str = "1"
+    memory: str = "512Mi"
+    cpu_idle: bool = True
+    startup_cpu_boost: bool = True
+    timeout_seconds: int = 300
+    ingress: str = "all"
+    public: bool = False
+    invokers: list[str] = field(default_factory=list)
+    deletion_protection: bool = True
+    default_uri_disabled: bool = False
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    grants: list[Grant] = field(default_factory=list)
+    vpc_egress: VpcEgress | None = None
+    traffic: list[TrafficSplit] = field(default_factory=list)
+    revision_suffix: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.ingress not in INGRESS:
+            raise ValueError(f"ingress {self.ingress!r}: use one of {', '.join(INGRESS)}")
+        if self.max_instances < self.min_instances:
+            raise ValueError("max_instances is below min_instances; raise max_instances")
+        if self.public and self.invokers:
+            raise ValueError("public services need no invokers list; drop one of them")
+        if self.traffic and sum(split.percent for split in self.traffic) != 100:
+            raise ValueError("traffic percentages must add up to 100")
+
+
+class ChatService(pulumi.ComponentResource):
+    """Cloud Run v2 service + dedicated service account + its grants and invoker policy."""
+
+    def __init__(self, name: str, args: ChatServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("stagewise:index:ChatService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.service_account = gcp.serviceaccount.Account(
+            f"{name}-sa",
+            project=args.project,
+            account_id=f"{args.service_name}-run"[:30],
+            display_name=f"Cloud Run service {args.service_name}",
+            description="Runs the chat backend; holds only the roles its caller granted.",
+            opts=child,
+        )
+        member = self.service_account.email.apply(lambda email: f"serviceAccount:{email}")
+        secret_grants: list[Grant] = [SecretRole(secret_id) for secret_id in dict.fromkeys(args.secret_env.values())]
+        self.grants = declare_grants(
+            f"{name}-sa", member, [*args.grants, *secret_grants], args.project, self, [self.service_account]
+        )
+
+        self.service = gcp.cloudrunv2.Service(
+            name,
+            name=args.service_name,
+            project=args.project,
+            location=args.region,
+            ingress=INGRESS[args.ingress],
+            deletion_protection=args.deletion_protection,
+            default_uri_disabled=args.default_uri_disabled or None,
+            invoker_iam_disabled=False,
+            labels=dict(args.labels),
+            scaling=ServiceScalingArgs(min_instance_count=args.min_instances),
+            template=self._template(args),
+            traffics=self._traffic(args.traffic),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*self.grants, *args.depends_on],
+                ignore_changes=["template.containers[0].image"] if args.ignore_image_changes else None,
+            ),
+        )
+
+        invoker_members = ["allUsers"] if args.public else list(args.invokers)
+        self.invokers = [
+            gcp.cloudrunv2.ServiceIamMember(
+                f"{name}-invoker-{index}",
+                project=args.project,
+                location=args.region,
+                name=self.service.name,
+                role="roles/run.invoker",
+                member=invoker,
+                opts=child,
+            )
+            for index, invoker in enumerate(invoker_members)
+        ]
+
+        self.uri: pulumi.Output[str] = self.service.uri
+        self.service_name: pulumi.Output[str] = self.service.name
+        self.service_account_email: pulumi.Output[str] = self.service_account.email
+        self.register_outputs(
+            {"uri": self.uri, "service_name": self.service_name, "service_account_email": self.service_account_email}
+        )
+
+    def _template(self, args: ChatServiceArgs) -> ServiceTemplateArgs:
+        envs = [ServiceTemplateContainerEnvArgs(name=key, value=value) for key, value in sorted(args.env.items())]
+        envs += [
+            ServiceTemplateContainerEnvArgs(
+                name=key,
+                value_source=ServiceTemplateContainerEnvValueSourceArgs(
+                    secret_key_ref=ServiceTemplateContainerEnvValueSourceSecretKeyRefArgs(secret=secret, version="latest")
+                ),
+            )
+            for key, secret in sorted(args.secret_env.items())
+        ]
+        container = ServiceTemplateContainerArgs(
+            image=args.image,
+            ports=ServiceTemplateContainerPortsArgs(container_port=CONTAINER_PORT, name="http1"),
+            envs=envs,
+            resources=ServiceTemplateContainerResourcesArgs(
+                limits={"cpu": args.cpu, "memory": args.memory},
+                cpu_idle=args.cpu_idle,
+                startup_cpu_boost=args.startup_cpu_boost,
+            ),
+            startup_probe=ServiceTemplateContainerStartupProbeArgs(
+                http_get=ServiceTemplateContainerStartupProbeHttpGetArgs(path=READY_PATH, port=CONTAINER_PORT),
+                initial_delay_seconds=0,
+                period_seconds=2,
+                timeout_seconds=2,
+                failure_threshold=30,
+            ),
+            liveness_probe=ServiceTemplateContainerLivenessProbeArgs(
+                http_get=ServiceTemplateContainerLivenessProbeHttpGetArgs(path=HEALTH_PATH, port=CONTAINER_PORT),
+                period_seconds=30,
+                timeout_seconds=3,
+                failure_threshold=3,
+            ),
+        )
+        vpc_access = None
+        if args.vpc_egress is not None:
+            vpc_access = ServiceTemplateVpcAccessArgs(
+                egress="ALL_TRAFFIC" if args.vpc_egress.all_traffic else "PRIVATE_RANGES_ONLY",
+                network_interfaces=[
+                    ServiceTemplateVpcAccessNetworkInterfaceArgs(
+                        network=args.vpc_egress.network,
+                        subnetwork=args.vpc_egress.subnetwork,
+                        tags=list(args.vpc_egress.tags) or None,
+                    )
+                ],
+            )
+        return ServiceTemplateArgs(
+            service_account=self.service_account.email,
+            containers=[container],
+            max_instance_request_concurrency=args.concurrency,
+            timeout=f"{args.timeout_seconds}s",
+            scaling=ServiceTemplateScalingArgs(
+                min_instance_count=args.min_instances, max_instance_count=args.max_instances
+            ),
+            execution_environment="EXECUTION_ENVIRONMENT_GEN2",
+            vpc_access=vpc_access,
+            revision=f"{args.service_name}-{args.revision_suffix}" if args.revision_suffix else None,
+            labels=dict(args.labels),
+        )
+
+    @staticmethod
+    def _traffic(splits: list[TrafficSplit]) -> list[ServiceTrafficArgs] | None:
+        if not splits:
+            return None
+        return [
+            ServiceTrafficArgs(
+                type="TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION" if split.revision else "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST",
+                revision=split.revision,
+                percent=split.percent,
+                tag=split.tag,
+            )
+            for split in splits
+        ]

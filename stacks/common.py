@@ -1,0 +1,205 @@
+"""Pieces every stage composes the same way: APIs, image, data store, buckets, model, chat service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from components.apis import ProjectServices, ProjectServicesArgs
+from components.buckets import BucketSet, BucketSetArgs, BucketSpec
+from components.chat_service import ChatService, ChatServiceArgs, TrafficSplit, VpcEgress
+from components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
+from components.iam import BucketRole, Grant, ProjectRole
+from components.inference import InferenceEndpoint, InferenceEndpointArgs, ManagedModel
+from components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
+from components.secrets import SecretSet, SecretSetArgs
+from components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
+from stacks.config import StackConfig
+from stacks.config.service import ServiceConfig
+
+APP_DIR = str(Path(__file__).resolve().parent.parent / "app")
+
+BASE_APIS = (
+    "run.googleapis.com",
+    "iam.googleapis.com",
+    "firestore.googleapis.com",
+    "storage.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "secretmanager.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "aiplatform.googleapis.com",
+)
+
+
+def enable_apis(config: StackConfig, extra: tuple[str, ...] = ()) -> ProjectServices:
+    services = [*BASE_APIS, *extra, *config.extra_apis]
+    return ProjectServices("apis", ProjectServicesArgs(project=config.gcp.project, services=services))
+
+
+def container_image(config: StackConfig, apis: ProjectServices) -> ContainerImage:
+    image = config.service.image
+    source: BuildFromSource | ExternalImage
+    if image.mode == "external" and image.ref:
+        source = ExternalImage(ref=image.ref)
+    else:
+        source = BuildFromSource(context=APP_DIR, keep_recent=image.keep_recent)
+    return ContainerImage(
+        "image",
+        ContainerImageArgs(project=config.gcp.project, region=config.gcp.region, source=source, labels=config.all_labels),
+        opts=pulumi.ResourceOptions(depends_on=apis.ready),
+    )
+
+
+def firestore(config: StackConfig, apis: ProjectServices) -> FirestoreDatabase:
+    settings = config.firestore
+    return FirestoreDatabase(
+        "firestore",
+        FirestoreDatabaseArgs(
+            project=config.gcp.project,
+            location_id=settings.location_id or config.gcp.region,
+            database_id=settings.database_id,
+            point_in_time_recovery=settings.point_in_time_recovery,
+            delete_protection=settings.delete_protection,
+            backup_retention_days=settings.backup_retention_days,
+            ttl=settings.ttl_days is not None,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=apis.ready),
+    )
+
+
+def bucket_set(config: StackConfig, apis: ProjectServices) -> BucketSet:
+    specs = {
+        key: BucketSpec(
+            bucket_class=bucket.bucket_class,
+            location=bucket.location or config.gcp.region,
+            delete_after_days=bucket.effective_delete_after_days,
+            retention_days=bucket.effective_retention_days,
+            lock_retention=bucket.lock_retention,
+            soft_delete_days=bucket.soft_delete_days,
+            force_destroy=bucket.force_destroy,
+            kms_key=bucket.kms_key,
+        )
+        for key, bucket in config.buckets.items()
+    }
+    prefix = f"{config.gcp.project}-{pulumi.get_stack()}-"
+    return BucketSet(
+        "buckets",
+        BucketSetArgs(project=config.gcp.project, buckets=specs, name_prefix=prefix, labels=config.all_labels),
+        opts=pulumi.ResourceOptions(depends_on=apis.ready),
+    )
+
+
+def secret_set(config: StackConfig, apis: ProjectServices, secret_ids: list[str]) -> SecretSet:
+    return SecretSet(
+        "secrets",
+        SecretSetArgs(
+            project=config.gcp.project,
+            secret_ids=secret_ids,
+            replica_locations=[config.gcp.region],
+            labels=config.all_labels,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=apis.ready),
+    )
+
+
+def managed_model(config: StackConfig) -> InferenceEndpoint:
+    inference = config.inference
+    return InferenceEndpoint(
+        "inference",
+        InferenceEndpointArgs(
+            project=config.gcp.project,
+            mode=ManagedModel(
+                model=inference.model,
+                location=inference.location or config.gcp.region,
+                fallback_model=inference.fallback_model,
+            ),
+            labels=config.all_labels,
+        ),
+    )
+
+
+@dataclass
+class ServiceWiring:
+    """What a chat service is connected to; each stage fills in what it has."""
+
+    image: ContainerImage
+    database: FirestoreDatabase
+    endpoint: InferenceEndpoint
+    data_buckets: list[str]
+    buckets: BucketSet
+    apis: ProjectServices
+    secrets: SecretSet
+    region: str | None = None
+    vpc_egress: VpcEgress | None = None
+    traffic: tuple[TrafficSplit, ...] = ()
+    ingress: str | None = None
+    default_uri_disabled: bool = False
+    extra_env: dict[str, pulumi.Input[str]] | None = None
+
+
+def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring: ServiceWiring) -> ChatService:
+    """A ChatService from a ServiceConfig, granted exactly what it uses."""
+    project = config.gcp.project
+    grants: list[Grant] = [
+        wiring.database.client_role(project),
+        # Logs and traces the app writes; no narrower scope exists for these two.
+        ProjectRole("roles/logging.logWriter"),
+        ProjectRole("roles/cloudtrace.agent"),
+    ]
+    grants += [BucketRole(wiring.buckets.buckets[key].name, "roles/storage.objectUser") for key in wiring.data_buckets]
+    env: dict[str, pulumi.Input[str]] = {
+        "CHAT_STORE": "firestore",
+        "CHAT_FIRESTORE_DATABASE": wiring.database.name,
+        "GOOGLE_CLOUD_PROJECT": project,
+        "CHAT_PROMPT_VERSION": service.prompt_version,
+        "CHAT_ALLOW_ANONYMOUS": "true" if service.allow_anonymous else "false",
+        "CHAT_LOG_CONTENT": "true" if config.logging.log_content else "false",
+        **wiring.endpoint.client_env,
+    }
+    if service.allowed_prompt_versions:
+        env["CHAT_ALLOWED_PROMPT_VERSIONS"] = ",".join(service.allowed_prompt_versions)
+    if config.firestore.ttl_days:
+        env["CHAT_TTL_DAYS"] = str(config.firestore.ttl_days)
+    env.update(service.env)
+    env.update(wiring.extra_env or {})
+    chat = ChatService(
+        name,
+        ChatServiceArgs(
+            project=project,
+            region=wiring.region or config.gcp.region,
+            image=wiring.image.ref,
+            service_name=service.name,
+            ignore_image_changes=service.image.mode == "external" and service.image.ignore_changes,
+            min_instances=service.min_instances,
+            max_instances=service.max_instances,
+            concurrency=service.concurrency,
+            cpu=service.cpu,
+            memory=service.memory,
+            cpu_idle=service.cpu_idle,
+            startup_cpu_boost=service.startup_cpu_boost,
+            timeout_seconds=service.timeout_seconds,
+            ingress=wiring.ingress or service.ingress,
+            public=service.public,
+            invokers=list(service.invokers),
+            deletion_protection=service.deletion_protection,
+            default_uri_disabled=wiring.default_uri_disabled,
+            env=env,
+            secret_env={name: wiring.secrets.ids[secret] for name, secret in service.secret_env.items()},
+            grants=grants,
+            vpc_egress=wiring.vpc_egress,
+            traffic=list(wiring.traffic),
+            labels=config.all_labels,
+            depends_on=wiring.apis.ready,
+        ),
+    )
+    wiring.endpoint.authorize(name, chat.service_account.email.apply(lambda email: f"serviceAccount:{email}"))
+    return chat
+
+
+def error_metric(name: str, config: StackConfig, service: ChatService) -> ErrorLogMetric | None:
+    if not config.logging.error_metric:
+        return None
+    return ErrorLogMetric(name, ErrorLogMetricArgs(project=config.gcp.project, service_name=service.service_name))

@@ -1,0 +1,73 @@
+"""The whole stack configuration: every `stagewise:*` key, declared once with type, default and doc."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from stacks.config.base import Section
+from stacks.config.inference import InferenceConfig
+from stacks.config.observability import LoggingConfig
+from stacks.config.regions import check_region
+from stacks.config.service import ServiceConfig
+from stacks.config.storage import BucketConfig, FirestoreConfig, check_bucket_keys
+
+Stage = Literal["mvp", "staging", "prod"]
+STAGES: tuple[str, ...] = ("mvp", "staging", "prod")
+
+
+class GcpConfig(Section):
+    """The `gcp:` provider keys the program reads."""
+
+    project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", description="Google Cloud project id")
+    region: str = Field("us-central1", description="default region for regional resources")
+
+    _region = field_validator("region")(classmethod(lambda cls, v: check_region(v)))
+
+
+class LabelsConfig(Section):
+    """Labels put on every labelled resource (cost reports group by them)."""
+
+    owner: str = Field("platform", pattern=r"^[a-z0-9_-]{1,63}$", description="team that owns the stack")
+    cost_center: str = Field("llm-chat", pattern=r"^[a-z0-9_-]{1,63}$", description="cost-center label")
+    extra: dict[str, str] = Field(default_factory=dict, description="more labels (lowercase keys and values)")
+
+    @field_validator("extra")
+    @classmethod
+    def _label_syntax(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key, item in value.items():
+            if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", key) or not re.match(r"^[a-z0-9_-]{0,63}$", item):
+                raise ValueError(f"label {key}={item!r}: keys and values are lowercase letters, digits, - and _ (≤63)")
+        return value
+
+
+class StackConfig(Section):
+    """Configuration of one stagewise stack (Pulumi.<stack>.yaml)."""
+
+    gcp: GcpConfig
+    stage: Stage = Field(description="composition to deploy: mvp, staging or prod (default: the stack name)")
+    labels: LabelsConfig = Field(default_factory=lambda: LabelsConfig(), description="labels on every resource")
+    service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(), description="the chat service on Cloud Run")
+    inference: InferenceConfig = Field(default_factory=lambda: InferenceConfig(), description="how the model is served")
+    firestore: FirestoreConfig = Field(default_factory=lambda: FirestoreConfig(), description="the Firestore database")
+    buckets: dict[str, BucketConfig] = Field(default_factory=dict, description="buckets by key: {key: {class: …}}")
+    logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig(), description="logging from day one")
+    extra_apis: list[str] = Field(default_factory=list, description="more Google APIs to enable (e.g. translate.googleapis.com)")
+
+    _buckets = field_validator("buckets")(classmethod(lambda cls, v: check_bucket_keys(v)))
+
+    @field_validator("extra_apis")
+    @classmethod
+    def _api_names(cls, value: list[str]) -> list[str]:
+        for api in value:
+            if not api.endswith(".googleapis.com"):
+                raise ValueError(f"{api!r} is not a service name; write it like translate.googleapis.com")
+        return value
+
+    @property
+    def all_labels(self) -> dict[str, str]:
+        return {"env": self.stage, "owner": self.labels.owner, "cost-center": self.labels.cost_center,
+                "managed-by": "pulumi", "app": "stagewise", **self.labels.extra}

@@ -1,0 +1,261 @@
+"""Run a Pulumi program in-process under mocks and record what it declares.
+
+The recording is taken at the resource-monitor boundary: every RegisterResourceRequest the
+Python SDK sends is kept as-is (type token, logical name, parent URN, the serialized input
+Struct with camelCase property names), which is exactly what the Pulumi engine — and through it
+a policy pack — would receive. No cloud, no Pulumi CLI, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from stagewise.mock_outputs import synthesize_outputs
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+UNKNOWN = rpc.UNKNOWN
+SECRET_PLACEHOLDER = "[secret]"
+
+
+class ProgramError(Exception):
+    """The program failed before or while declaring resources (config errors included)."""
+
+
+@dataclass(frozen=True)
+class DeclaredResource:
+    """One RegisterResource call, as the engine would see it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs_struct: struct_pb2.Struct
+    outputs_struct: struct_pb2.Struct
+    provider: str = ""
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    protect: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+    retain_on_delete: bool = False
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """Inputs as plain JSON-like data (camelCase keys; unknowns as the engine's sentinel)."""
+        return _struct_to_plain(self.inputs_struct)
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        return _struct_to_plain(self.outputs_struct)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent or None,
+            "custom": self.custom,
+            "provider": self.provider or None,
+            "dependencies": list(self.dependencies),
+            "protect": self.protect,
+            "ignoreChanges": list(self.ignore_changes),
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class ProgramRun:
+    """Everything one program run declared."""
+
+    project: str
+    stack: str
+    config: dict[str, str]
+    resources: list[DeclaredResource]
+    stack_outputs: dict[str, Any]
+    stack_urn: str
+
+    def of_type(self, type_token: str) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def by_name(self, name: str, type_token: str | None = None) -> DeclaredResource:
+        matches = [r for r in self.resources if r.name == name and type_token in (None, r.type)]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def children_of(self, urn: str) -> list[DeclaredResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+
+def _struct_to_plain(struct: struct_pb2.Struct) -> dict[str, Any]:
+    plain: dict[str, Any] = json_format.MessageToDict(struct)
+    return plain
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    def __init__(self, project: str, config: Mapping[str, str]) -> None:
+        self.project = project
+        self.config = config
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        gcp_project = self.config.get("gcp:project", self.project)
+        state.update(synthesize_outputs(args.typ, args.name, args.inputs, gcp_project, self.config))
+        resource_id = args.resource_id or f"{args.name}-id"
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "gcp:organizations/getProject:getProject":
+            return {"projectId": self.config.get("gcp:project", self.project), "number": "123456789012", "name": self.project}, []
+        if args.token == "gcp:organizations/getClientConfig:getClientConfig":
+            # A placeholder token: the real one comes from the deployer's credentials at `pulumi up`.
+            region = self.config.get("gcp:region", "")
+            return {"project": self.project, "region": region, "accessToken": "offline-review-token"}, []
+        return {}, []
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, keeping each registration request as the engine would see it."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[DeclaredResource] = []
+        self.stack_urn = ""
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+            return response
+        prop_deps = {k: tuple(v.urns) for k, v in request.propertyDependencies.items()}
+        record = DeclaredResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=bool(request.custom),
+            inputs_struct=_copy_struct(request.object),
+            outputs_struct=_copy_struct(response.object),
+            provider=request.provider,
+            dependencies=tuple(request.dependencies),
+            property_dependencies=prop_deps,
+            protect=bool(request.protect),
+            ignore_changes=tuple(request.ignoreChanges),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            retain_on_delete=bool(request.retainOnDelete),
+        )
+        with self._lock:
+            self.recorded.append(record)
+        return response
+
+
+def _copy_struct(source: struct_pb2.Struct) -> struct_pb2.Struct:
+    copy = struct_pb2.Struct()
+    copy.CopyFrom(source)
+    return copy
+
+
+_RUN_LOCK = threading.Lock()
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+) -> ProgramRun:
+    """Run ``program`` under mocks with ``config`` (fully-qualified keys) and record it.
+
+    Runs are serialized: the Pulumi SDK keeps its settings in process-wide state.
+    """
+    with _RUN_LOCK:
+        mocks = _Mocks(project, config)
+        monitor = _RecordingMonitor(mocks)
+        settings.ROOT.set(None)
+        set_all_config(dict(config))
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
+        try:
+            _sync_await(run_pulumi_func(program))
+        except ProgramError:
+            raise
+        except Exception as exc:  # surfaced to the CLI as a failed program, never swallowed
+            raise ProgramError(str(exc) or type(exc).__name__) from exc
+        root = settings.get_root_resource()
+        stack_outputs = _resolve_stack_outputs(root)
+        return ProgramRun(
+            project=project,
+            stack=stack,
+            config=dict(config),
+            resources=list(monitor.recorded),
+            stack_outputs=stack_outputs,
+            stack_urn=monitor.stack_urn,
+        )
+
+
+def _resolve_stack_outputs(root: pulumi.Resource | None) -> dict[str, Any]:
+    outputs = getattr(root, "outputs", None)
+    if not outputs:
+        return {}
+    resolved = _sync_await(pulumi.Output.from_input(outputs).future())
+    plain: dict[str, Any] = json.loads(json.dumps(resolved, default=str))
+    return plain
+
+
+def load_stack_file(stack: str, root: Path = REPO_ROOT) -> dict[str, str]:
+    """Read ``Pulumi.<stack>.yaml`` into engine config: fully-qualified keys, string values.
+
+    Structured values become JSON (as the Pulumi CLI passes them); secure values, which only the
+    stack's secrets provider can decrypt, become a placeholder.
+    """
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        available = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        raise ProgramError(f"no stack file {path.name}; stacks here: {', '.join(available) or 'none'}")
+    document = yaml.safe_load(path.read_text()) or {}
+    raw = document.get("config") or {}
+    if not isinstance(raw, dict):
+        raise ProgramError(f"{path.name}: 'config' must be a mapping of key: value")
+    return {str(key): _config_value(value) for key, value in raw.items()}
+
+
+def _config_value(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return SECRET_PLACEHOLDER
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def project_name(root: Path = REPO_ROOT) -> str:
+    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    return str(document["name"])
+
+
+def run_stack(stack: str, *, root: Path = REPO_ROOT, overrides: Mapping[str, str] | None = None) -> ProgramRun:
+    """Run the stagewise program for ``stack`` with its ``Pulumi.<stack>.yaml`` as config."""
+    from stacks.program import main as stagewise_program
+
+    config = load_stack_file(stack, root)
+    config.update(overrides or {})
+    return run_program(stagewise_program, project=project_name(root), stack=stack, config=config)

@@ -1,0 +1,119 @@
+"""The offline review: what a stack declares, plus the sections later stages of review add.
+
+A section (policy verdicts, cost, …) is a function of the program run that returns a document
+part, a text rendering and whether it should fail the review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stagewise.engine import DeclaredResource, ProgramRun, run_stack
+from stagewise.summary import format_settings, key_settings
+
+
+@dataclass
+class SectionResult:
+    name: str
+    document: Any
+    text: str
+    failed: bool = False
+    markdown: str | None = None
+
+
+@dataclass
+class ReviewOptions:
+    """Knobs a section may read (e.g. usage overrides for cost)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+Section = Callable[[ProgramRun, ReviewOptions], SectionResult]
+SECTIONS: list[Section] = []
+
+
+def register_section(section: Section) -> Section:
+    SECTIONS.append(section)
+    return section
+
+
+def load_sections() -> list[Section]:
+    """Import the modules that register review sections (policy, cost)."""
+    import importlib
+
+    for module in ("stagewise.policy_section", "stagewise.cost_section"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return SECTIONS
+
+
+@dataclass
+class Review:
+    run: ProgramRun
+    sections: list[SectionResult]
+
+    @property
+    def failed(self) -> bool:
+        return any(section.failed for section in self.sections)
+
+    def document(self) -> dict[str, Any]:
+        custom = [r for r in self.run.resources if r.custom]
+        by_type: dict[str, int] = {}
+        for resource in custom:
+            by_type[resource.type] = by_type.get(resource.type, 0) + 1
+        return {
+            "project": self.run.project,
+            "stack": self.run.stack,
+            "stage": self.run.config.get("stagewise:stage", self.run.stack),
+            "resourceCount": len(custom),
+            "componentCount": len(self.run.resources) - len(custom),
+            "resourcesByType": dict(sorted(by_type.items())),
+            "resources": [r.to_document() for r in self.run.resources],
+            "outputs": self.run.stack_outputs,
+            **{section.name: section.document for section in self.sections},
+        }
+
+
+def review_stack(stack: str, options: ReviewOptions | None = None, overrides: Mapping[str, str] | None = None) -> Review:
+    run = run_stack(stack, overrides=overrides)
+    return review_run(run, options)
+
+
+def review_run(run: ProgramRun, options: ReviewOptions | None = None) -> Review:
+    opts = options or ReviewOptions()
+    return Review(run=run, sections=[section(run, opts) for section in load_sections()])
+
+
+def render_tree(run: ProgramRun) -> str:
+    """Resources as a tree under the stack: type, logical name and key settings."""
+    children: dict[str, list[DeclaredResource]] = {}
+    for resource in run.resources:
+        children.setdefault(resource.parent or run.stack_urn, []).append(resource)
+    lines = [f"{run.project}/{run.stack} (pulumi:pulumi:Stack)"]
+
+    def walk(urn: str, indent: str) -> None:
+        kids = sorted(children.get(urn, []), key=lambda r: (r.custom, r.type, r.name))
+        for index, resource in enumerate(kids):
+            last = index == len(kids) - 1
+            branch = "└─ " if last else "├─ "
+            settings = format_settings(key_settings(resource.type, resource.inputs)) if resource.custom else ""
+            lines.append(f"{indent}{branch}{resource.type}  {resource.name}" + (f"  [{settings}]" if settings else ""))
+            walk(resource.urn, indent + ("   " if last else "│  "))
+
+    walk(run.stack_urn, "")
+    custom = sum(1 for r in run.resources if r.custom)
+    lines.append(f"\n{custom} resources in {len(run.resources) - custom} components")
+    return "\n".join(lines)
+
+
+def render_text(review: Review) -> str:
+    parts = [render_tree(review.run)]
+    if review.run.stack_outputs:
+        parts.append("Outputs:\n" + "\n".join(f"  {k}: {v}" for k, v in review.run.stack_outputs.items()))
+    parts += [section.text for section in review.sections if section.text]
+    return "\n\n".join(parts)

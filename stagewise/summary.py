@@ -1,0 +1,69 @@
+"""One line of key settings per resource, for the review's tree view."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# camelCase paths (dot-separated, [0] for the first list item) worth a glance, by type token.
+KEY_SETTINGS: dict[str, tuple[str, ...]] = {
+    "gcp:cloudrunv2/service:Service": (
+        "location", "ingress", "template.scaling.minInstanceCount", "template.scaling.maxInstanceCount",
+        "template.maxInstanceRequestConcurrency", "template.containers[0].resources.limits", "deletionProtection",
+        "defaultUriDisabled", "template.vpcAccess.egress",
+    ),
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": ("role", "member"),
+    "gcp:serviceaccount/account:Account": ("accountId",),
+    "gcp:projects/iAMMember:IAMMember": ("role", "member", "condition.title"),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("role", "member"),
+    "gcp:secretmanager/secretIamMember:SecretIamMember": ("secretId", "role", "member"),
+    "gcp:storage/bucket:Bucket": (
+        "location", "publicAccessPrevention", "uniformBucketLevelAccess", "versioning.enabled",
+        "retentionPolicy.retentionPeriod", "forceDestroy", "labels.bucket-class",
+    ),
+    "gcp:firestore/database:Database": ("name", "locationId", "type", "pointInTimeRecoveryEnablement", "deleteProtectionState"),
+    "gcp:firestore/backupSchedule:BackupSchedule": ("retention",),
+    "gcp:firestore/field:Field": ("collection", "field"),
+    "gcp:projects/service:Service": ("service",),
+    "gcp:artifactregistry/repository:Repository": ("location", "format", "repositoryId"),
+    "gcp:logging/metric:Metric": ("filter",),
+    "docker:index/image:Image": ("imageName",),
+}
+
+
+def lookup(props: Mapping[str, Any], path: str) -> Any:
+    value: Any = props
+    for part in path.replace("[0]", ".0").split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def key_settings(type_token: str, props: Mapping[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for path in KEY_SETTINGS.get(type_token, ()):
+        value = lookup(props, path)
+        if value is not None:
+            found[path.split(".")[-1].replace("[0]", "")] = value
+    return found
+
+
+def format_settings(settings: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in settings.items():
+        text = ",".join(f"{k}={_scalar(v)}" for k, v in value.items()) if isinstance(value, Mapping) else _scalar(value)
+        if len(text) > 60:
+            text = text[:57] + "..."
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+def _scalar(value: Any) -> str:
+    # The engine carries every number as a float; show whole numbers as integers.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
