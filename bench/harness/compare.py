@@ -1,0 +1,256 @@
+"""Our app against LiteLLM and two bare passthroughs: same run, same upstream, same load.
+
+Servers under test run one process each, pinned to core 0; the fake upstream, wrk,
+the Python load generator and this script share core 1. For each server:
+cold start (x N), RSS idle, wrk at 32 connections (plain and streaming, every body
+checked), CPU time per request, wrk at 1 connection (added latency over calling the
+upstream directly), time to first token at 1 connection, a checked streaming run
+from the Python generator, RSS after load. Prints a table and the ratios; writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import procs  # noqa: E402
+import servers  # noqa: E402
+from loadgen import LoadConfig, require_loopback, run_load  # noqa: E402
+from protocol import REPLY_TEXT, check_completion, stream_tokens  # noqa: E402
+
+SERVER_CORE = 0
+HARNESS_CORE = 1
+WRK_RE = re.compile(r"WRK_RESULT (.*)")
+
+
+def run_wrk(url: str, *, connections: int, duration_s: float, stream: bool, model: str, headers: dict[str, str],
+            chunks: int, workdir: Path) -> dict[str, Any]:
+    """wrk with check_body.lua; returns good/bad counts, rps of good replies, latency percentiles (ms)."""
+    require_loopback(url)
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "hello"}]}
+    if stream:
+        body["stream"] = True
+    body_file = workdir / ("body-stream.json" if stream else "body.json")
+    body_file.write_text(json.dumps(body))
+    expect = f"{stream_tokens(chunks)[-1]}&&[DONE]" if stream else REPLY_TEXT
+    cmd = ["taskset", "-c", str(HARNESS_CORE), "wrk", "-t1", f"-c{connections}", f"-d{duration_s:g}s",
+           "--timeout", "10s", "-s", str(servers.HARNESS / "check_body.lua")]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(url)
+    env = {"WRK_BODY_FILE": str(body_file), "WRK_EXPECT": expect, "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration_s + 60, check=True).stdout
+    match = WRK_RE.search(out)
+    if not match:
+        raise RuntimeError(f"wrk printed no WRK_RESULT line:\n{out}")
+    fields = {k: float(v) for k, v in (kv.split("=") for kv in match.group(1).split())}
+    seconds = fields["duration_us"] / 1e6
+    first_bad = re.search(r"WRK_FIRST_BAD (.*)", out)
+    return {
+        "good": int(fields["good"]),
+        "bad": int(fields["bad"]) + int(fields["sock_errors"]),
+        "rps": round(fields["good"] / seconds, 1),
+        "p50_ms": fields["p50_us"] / 1000,
+        "p90_ms": fields["p90_us"] / 1000,
+        "p99_ms": fields["p99_us"] / 1000,
+        "first_bad": first_bad.group(1)[:200] if first_bad else None,
+    }
+
+
+def stream_probe(url: str, ep: procs.Endpoint, *, concurrency: int, duration_s: float, chunks: int) -> dict[str, Any]:
+    cfg = LoadConfig(url=url, body={"model": ep.model, "stream": True, "messages": [{"role": "user", "content": "hello"}]},
+                     headers=ep.headers, concurrency=concurrency, duration_s=duration_s, chunks=chunks, timeout_s=30)
+    return asyncio.run(run_load(cfg)).summary()
+
+
+def measure_server(spec: servers.ServerSpec, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    ep = spec.endpoint
+    url = f"http://127.0.0.1:{ep.port}{ep.chat_path}"
+    log = workdir / f"{spec.name}.log"
+    result: dict[str, Any] = {"name": spec.name, "note": spec.note, "cold_starts": []}
+    runs = 1 if args.quick else spec.cold_runs
+    proc = None
+    for i in range(runs):
+        if proc is not None:
+            procs.stop(proc)
+        t0 = time.perf_counter()
+        proc = procs.start(spec.argv, core=SERVER_CORE, env=spec.env, cwd=spec.cwd, log=log)
+        cold = procs.wait_cold_start(proc, t0, ep, check_completion)
+        result["cold_starts"].append({"health_s": round(cold.health_s, 3), "first_completion_s": round(cold.first_completion_s, 3)})
+        print(f"  [{spec.name}] cold start {i + 1}/{runs}: health {cold.health_s:.3f} s, first completion {cold.first_completion_s:.3f} s",
+              flush=True)
+    assert proc is not None
+    result["cold_start_health_s"] = statistics.median(c["health_s"] for c in result["cold_starts"])
+    result["cold_start_completion_s"] = statistics.median(c["first_completion_s"] for c in result["cold_starts"])
+    time.sleep(1.0)
+    result["rss_idle_mb"] = round(procs.rss_mb(proc.pid), 1)
+    common = {"model": ep.model, "headers": ep.headers, "chunks": args.chunks, "workdir": workdir}
+
+    run_wrk(url, connections=args.connections, duration_s=args.warmup, stream=False, **common)
+    for mode, stream in (("plain", False), ("stream", True)):
+        cpu0 = procs.cpu_seconds(proc.pid)
+        res = run_wrk(url, connections=args.connections, duration_s=args.duration, stream=stream, **common)
+        cpu = procs.cpu_seconds(proc.pid) - cpu0
+        res["cpu_ms_per_req"] = round(1000 * cpu / max(1, res["good"] + res["bad"]), 3)
+        result[f"wrk_{mode}_c{args.connections}"] = res
+        print(f"  [{spec.name}] {mode} c{args.connections}: {res['rps']} good/s, bad {res['bad']}, "
+              f"p50 {res['p50_ms']:.2f} ms, p99 {res['p99_ms']:.2f} ms, CPU {res['cpu_ms_per_req']} ms/req", flush=True)
+    res = run_wrk(url, connections=1, duration_s=args.latency_duration, stream=False, **common)
+    result["wrk_plain_c1"] = res
+    print(f"  [{spec.name}] plain c1: p50 {res['p50_ms']:.3f} ms, p99 {res['p99_ms']:.3f} ms, bad {res['bad']}", flush=True)
+    result["stream_c1"] = stream_probe(url, ep, concurrency=1, duration_s=args.latency_duration, chunks=args.chunks)
+    result["stream_c32"] = stream_probe(url, ep, concurrency=args.connections, duration_s=args.stream_duration, chunks=args.chunks)
+    for key in ("stream_c1", "stream_c32"):
+        s = result[key]
+        print(f"  [{spec.name}] python stream {key[7:]}: {s['good_per_s']} good/s, bad {s['bad']}, "
+              f"TTFT p50 {s['ttft_ms']['p50'] if s['ttft_ms'] else 'n/a'} ms", flush=True)
+    result["rss_after_load_mb"] = round(procs.rss_mb(proc.pid), 1)
+    result["pid_cpu_total_s"] = round(procs.cpu_seconds(proc.pid), 2)
+    procs.stop(proc)
+    return result
+
+
+def measure_direct(args: argparse.Namespace, upstream_port: int, workdir: Path) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{upstream_port}/v1/chat/completions"
+    common = {"model": "fake-model", "headers": {}, "chunks": args.chunks, "workdir": workdir}
+    ep = procs.Endpoint(port=upstream_port, health_path="/healthz")
+    out = {
+        "wrk_plain_c1": run_wrk(url, connections=1, duration_s=args.latency_duration, stream=False, **common),
+        f"wrk_plain_c{args.connections}": run_wrk(url, connections=args.connections, duration_s=args.duration, stream=False, **common),
+        f"wrk_stream_c{args.connections}": run_wrk(url, connections=args.connections, duration_s=args.duration, stream=True, **common),
+        "stream_c1": stream_probe(url, ep, concurrency=1, duration_s=args.latency_duration, chunks=args.chunks),
+    }
+    print(f"  [direct] plain c1 p50 {out['wrk_plain_c1']['p50_ms']:.3f} ms p99 {out['wrk_plain_c1']['p99_ms']:.3f} ms; "
+          f"ceiling plain {out[f'wrk_plain_c{args.connections}']['rps']} /s, stream {out[f'wrk_stream_c{args.connections}']['rps']} /s; "
+          f"TTFT p50 {out['stream_c1']['ttft_ms']['p50']} ms", flush=True)
+    return out
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    c = args.connections
+    direct = results["direct"]
+    rows = []
+    head = ("| server | plain req/s (c%d) | stream req/s (c%d) | bad replies | added p50 / p99 ms (c1) | TTFT overhead p50 ms |"
+            " CPU ms/req plain / stream | RSS idle / after MB | cold start health / first completion s |" % (c, c))
+    rows.append(head)
+    rows.append("|" + "---|" * 9)
+    for r in results["servers"]:
+        if "error" in r:
+            rows.append(f"| {r['name']} | not measured: {r['error']} |" + " |" * 7)
+            continue
+        p, s, l1 = r[f"wrk_plain_c{c}"], r[f"wrk_stream_c{c}"], r["wrk_plain_c1"]
+        bad = p["bad"] + s["bad"] + l1["bad"] + r["stream_c1"]["bad"] + r["stream_c32"]["bad"]
+        ttft = r["stream_c1"]["ttft_ms"]["p50"] - direct["stream_c1"]["ttft_ms"]["p50"] if r["stream_c1"]["ttft_ms"] else None
+        rows.append(
+            f"| {r['name']} | {p['rps']:.0f} | {s['rps']:.0f} | {bad} | "
+            f"{l1['p50_ms'] - direct['wrk_plain_c1']['p50_ms']:.3f} / {l1['p99_ms'] - direct['wrk_plain_c1']['p99_ms']:.3f} | "
+            f"{ttft:.3f} | {p['cpu_ms_per_req']:.3f} / {s['cpu_ms_per_req']:.3f} | {r['rss_idle_mb']:.0f} / {r['rss_after_load_mb']:.0f} | "
+            f"{r['cold_start_health_s']:.3f} / {r['cold_start_completion_s']:.3f} |"
+        )
+    dp, ds = direct[f"wrk_plain_c{c}"], direct[f"wrk_stream_c{c}"]
+    rows.append(f"| (upstream direct, harness ceiling) | {dp['rps']:.0f} | {ds['rps']:.0f} | {dp['bad'] + ds['bad']} | "
+                f"base {direct['wrk_plain_c1']['p50_ms']:.3f} / {direct['wrk_plain_c1']['p99_ms']:.3f} | "
+                f"base TTFT {direct['stream_c1']['ttft_ms']['p50']:.3f} | | | |")
+    by_name = {r["name"]: r for r in results["servers"] if "error" not in r}
+    lines = ["", "Ratios of our requests/s (good replies only):"]
+    if "ours" in by_name:
+        o = by_name["ours"]
+        for other in ("aiohttp-passthrough", "httpx-passthrough", "litellm"):
+            if other in by_name:
+                x = by_name[other]
+                rp = ratio(o[f"wrk_plain_c{c}"]["rps"], x[f"wrk_plain_c{c}"]["rps"])
+                rs = ratio(o[f"wrk_stream_c{c}"]["rps"], x[f"wrk_stream_c{c}"]["rps"])
+                lines.append(f"- ours / {other}: plain {rp}x, stream {rs}x")
+                results.setdefault("ratios", {})[other] = {"plain": rp, "stream": rs}
+    else:
+        lines.append("- ours was not measured, so there are no ratios for it")
+    if "aiohttp-passthrough" in by_name and "litellm" in by_name:
+        a, ll = by_name["aiohttp-passthrough"], by_name["litellm"]
+        lines.append(f"- (aiohttp-passthrough / litellm: plain {ratio(a[f'wrk_plain_c{c}']['rps'], ll[f'wrk_plain_c{c}']['rps'])}x, "
+                     f"stream {ratio(a[f'wrk_stream_c{c}']['rps'], ll[f'wrk_stream_c{c}']['rps'])}x)")
+    return "\n".join(rows + lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", default="ours,aiohttp-passthrough,httpx-passthrough,litellm",
+                        help="comma list from: ours, aiohttp-passthrough, httpx-passthrough, litellm")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run at full concurrency")
+    parser.add_argument("--latency-duration", type=float, default=5.0, help="seconds per 1-connection run")
+    parser.add_argument("--stream-duration", type=float, default=5.0, help="seconds of the checked Python streaming run")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--chunks", type=int, default=10, help="chunks per streamed reply")
+    parser.add_argument("--chunk-interval-ms", type=float, default=1.0)
+    parser.add_argument("--base-port", type=int, default=18100)
+    parser.add_argument("--quick", action="store_true", help="one cold start per server (smoke run)")
+    parser.add_argument("--out", type=Path, default=servers.BENCH / "out")
+    args = parser.parse_args(argv)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="compare-", dir=args.out))
+    up_port = args.base_port
+    upstream = f"http://127.0.0.1:{up_port}"
+    print(f"compare: workdir {workdir}", flush=True)
+    up = procs.start([str(servers.BENCH_PY), str(servers.HARNESS / "fake_upstream.py"), "--port", str(up_port),
+                      "--chunks", str(args.chunks), "--chunk-interval-ms", str(args.chunk_interval_ms)],
+                     core=HARNESS_CORE, log=workdir / "upstream.log")
+    procs.wait_cold_start(up, time.perf_counter(), procs.Endpoint(port=up_port, health_path="/healthz"), check_completion, 30)
+
+    results: dict[str, Any] = {
+        "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "machine": {"nproc": __import__("os").cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "servers": [],
+    }
+    print("direct to the upstream:", flush=True)
+    results["direct"] = measure_direct(args, up_port, workdir)
+    names = [n.strip() for n in args.servers.split(",") if n.strip()]
+    for i, name in enumerate(names, start=1):
+        port = up_port + i
+        if name == "ours":
+            spec = servers.ours(port, upstream, workdir / "ours" / "chat.db")
+            (workdir / "ours").mkdir(exist_ok=True)
+            if not servers.APP_PY.exists():
+                results["servers"].append({"name": name, "error": f"app env missing ({servers.APP_PY}); run bench/run.sh setup"})
+                continue
+        elif name == "litellm":
+            spec = servers.litellm(port, upstream)
+        elif name.endswith("-passthrough"):
+            spec = servers.passthrough(name.split("-")[0], port, upstream)
+        else:
+            parser.error(f"unknown server {name!r}")
+        print(f"{name}: {spec.note}", flush=True)
+        try:
+            results["servers"].append(measure_server(spec, args, workdir))
+        except Exception as exc:  # noqa: BLE001 - one broken server must not hide the others' figures
+            print(f"  [{name}] FAILED: {exc}", flush=True)
+            results["servers"].append({"name": name, "error": str(exc)[:300]})
+    procs.stop(up)
+    table = report(results, args)
+    print()
+    print(table)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    (args.out / f"compare-{stamp}.json").write_text(json.dumps(results, indent=2))
+    (args.out / f"compare-{stamp}.md").write_text(table + "\n")
+    print(f"\nwritten: {args.out / f'compare-{stamp}.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
