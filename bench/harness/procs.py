@@ -39,10 +39,16 @@ def start(argv: list[str], *, core: int | None, env: dict[str, str] | None = Non
     """Start a process in its own session, pinned to `core` with taskset (exec, so the pid is the server's)."""
     cmd = (["taskset", "-c", str(core)] if core is not None else []) + argv
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, env={**os.environ, **pycache_env(), **(env or {})}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
     _started.append(proc)
     return proc
+
+
+def pycache_env() -> dict[str, str]:
+    """Use the shared bytecode cache that bench/run.sh setup filled, so no server recompiles at start."""
+    cache = os.environ.get("BENCH_PYCACHE")
+    return {"PYTHONPYCACHEPREFIX": cache, "PYTHONDONTWRITEBYTECODE": ""} if cache else {}
 
 
 def stop(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:

@@ -1,0 +1,186 @@
+"""Whole-process wall time and peak RSS of `uv run stagewise review <stack>`, per stack and for all
+stacks, median of N runs; and of the test suite. Run from the repository root's environment.
+
+Peak RSS is ru_maxrss from wait4() on the launched command: the largest resident set of the
+command and the descendants it waited for (uv and the Python it starts), in MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "bench" / "out"
+
+
+ENV: dict[str, str] = dict(os.environ)
+
+
+def timed(cmd: list[str], cwd: Path, timeout_s: float) -> dict[str, Any]:
+    """Run cmd to completion; wall seconds, peak RSS MiB, exit code, last lines of output."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = t0 + timeout_s
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            os.killpg(proc.pid, 9)
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.002)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.stdout is not None
+    output = proc.stdout.read().decode(errors="replace")
+    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit": proc.returncode,
+            "tail": output.strip().splitlines()[-3:]}
+
+
+def series(label: str, cmd: list[str], runs: int, timeout_s: float) -> dict[str, Any]:
+    results = [timed(cmd, ROOT, timeout_s) for _ in range(runs)]
+    ok = [r for r in results if r["exit"] == 0]
+    row: dict[str, Any] = {
+        "label": label,
+        "command": " ".join(cmd),
+        "runs": runs,
+        "ok_runs": len(ok),
+        "exit_codes": sorted({r["exit"] for r in results}),
+    }
+    if ok:
+        walls = [r["wall_s"] for r in ok]
+        rss = [r["peak_rss_mb"] for r in ok]
+        row.update(median_s=round(statistics.median(walls), 3), min_s=round(min(walls), 3), max_s=round(max(walls), 3),
+                   peak_rss_mb=round(statistics.median(rss), 1))
+    else:
+        row["error_tail"] = results[-1]["tail"]
+    shown = f"median {row['median_s']:.3f} s (min {row['min_s']:.3f}, max {row['max_s']:.3f}), peak RSS {row['peak_rss_mb']:.0f} MiB" \
+        if ok else f"FAILED (exit {row['exit_codes']}): {' / '.join(row['error_tail'])}"
+    print(f"  {label}: {shown}  [{len(ok)}/{runs} ok]", flush=True)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stacks", default="mvp,staging,prod")
+    parser.add_argument("--runs", type=int, default=5, help="runs per review command (median reported)")
+    parser.add_argument("--suite-runs", type=int, default=1, help="runs of the test suite (0 to skip)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds before one review run is killed")
+    parser.add_argument("--suite-timeout", type=float, default=1800.0)
+    parser.add_argument("--bytecode", choices=("warm", "none", "both"), default="both",
+                        help="warm: a bytecode cache outside the tree (bench/.envs/pycache-review), as on a user's "
+                             "machine after the first run; none: PYTHONDONTWRITEBYTECODE=1, every run compiles from source")
+    parser.add_argument("--profile", metavar="STACK", help="also record a py-spy profile of one review (warm bytecode)")
+    args = parser.parse_args(argv)
+    stacks = [s.strip() for s in args.stacks.split(",") if s.strip()]
+    rows: list[dict[str, Any]] = []
+    modes = ["warm", "none"] if args.bytecode == "both" else [args.bytecode]
+    for mode in modes:
+        if mode == "warm":
+            ENV.update(PYTHONPYCACHEPREFIX=str(ROOT / "bench" / ".envs" / "pycache-review"), PYTHONDONTWRITEBYTECODE="")
+        else:
+            ENV.pop("PYTHONPYCACHEPREFIX", None)
+            ENV["PYTHONDONTWRITEBYTECODE"] = "1"
+        print(f"review speed, bytecode {mode} ({args.runs} runs each, from {ROOT}):", flush=True)
+        for stack in stacks:  # env sync and (warm mode) cache fill outside the timings
+            timed(["uv", "run", "--frozen", "stagewise", "review", stack], ROOT, args.timeout)
+        rows += [{**row, "bytecode": mode} for row in review_rows(args, stacks)]
+    if args.profile:
+        rows.append(profile(args.profile, args.timeout))
+    if args.suite_runs:
+        ENV.pop("PYTHONPYCACHEPREFIX", None)
+        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        ENV.update({k: v for k, v in os.environ.items() if k.startswith("PYTHON")})
+        rows += suite_rows(args)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = OUT / f"review-{stamp}.json"
+    path.write_text(json.dumps({"date_utc": stamp, "rows": rows}, indent=2))
+    print(f"\nwritten: {path}")
+    failed = [r for r in rows if r.get("ok_runs", 0) == 0 and r["label"] != "test suite"]
+    return 1 if failed else 0
+
+
+def profile(stack: str, timeout_s: float) -> dict[str, Any]:
+    """py-spy (sampling, 250 Hz, subprocesses) over one `uv run stagewise review STACK`; prints where time goes."""
+    from profile_summary import parse, summarize
+
+    ENV.update(PYTHONPYCACHEPREFIX=str(ROOT / "bench" / ".envs" / "pycache-review"), PYTHONDONTWRITEBYTECODE="")
+    OUT.mkdir(parents=True, exist_ok=True)
+    raw = OUT / f"profile-review-{stack}.txt"
+    pyspy = Path(sys.executable).with_name("py-spy")
+    cmd = [str(pyspy), "record", "--subprocesses", "--rate", "250", "--format", "raw", "-o", str(raw), "--",
+           "uv", "run", "--frozen", "stagewise", "review", stack]
+    subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, timeout=timeout_s, check=True)
+    text = summarize(parse(raw.read_text().splitlines()), top=12)
+    print(f"profile of review {stack} (py-spy, warm bytecode; raw stacks in {raw}):\n{text}", flush=True)
+    imports = import_times(stack, timeout_s)
+    print(f"import time of review {stack} (-X importtime, warm bytecode), top-level packages by own subtree:\n{imports}", flush=True)
+    return {"label": f"profile review {stack}", "summary": text, "imports": imports}
+
+
+def import_times(stack: str, timeout_s: float, top: int = 12) -> str:
+    code = f"import sys; from stagewise.cli import main; sys.exit(main(['review', {stack!r}]))"
+    out = subprocess.run(["uv", "run", "--frozen", "python", "-X", "importtime", "-c", code], cwd=ROOT, env=ENV,
+                         capture_output=True, text=True, timeout=timeout_s).stderr
+    per_pkg: dict[str, int] = {}
+    total = 0
+    for line in out.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
+        if name.startswith(" ") or line.split("|")[2].startswith("  "):
+            continue  # nested import: counted in its parent's cumulative time
+        pkg = name.split(".")[0]
+        per_pkg[pkg] = per_pkg.get(pkg, 0) + int(cumulative)
+        total += int(cumulative)
+    rows = sorted(per_pkg.items(), key=lambda kv: -kv[1])[:top]
+    return "\n".join([f"  total top-level imports {total / 1e6:.3f} s"] + [f"  {us / 1e6:7.3f} s  {pkg}" for pkg, us in rows])
+
+
+def review_rows(args: argparse.Namespace, stacks: list[str]) -> list[dict[str, Any]]:
+    rows = [series("uv run python -c pass (uv + interpreter floor)", ["uv", "run", "--frozen", "python", "-c", "pass"], args.runs, args.timeout)]
+    for stack in stacks:
+        rows.append(series(f"review {stack}", ["uv", "run", "--frozen", "stagewise", "review", stack], args.runs, args.timeout))
+    # "All three": one process if the CLI takes several stacks, else the three processes back to back.
+    if len(stacks) < 2:
+        return rows
+    multi = ["uv", "run", "--frozen", "stagewise", "review", *stacks]
+    probe = timed(multi, ROOT, args.timeout)
+    if probe["exit"] == 0:
+        rows.append(series(f"review {' '.join(stacks)} (one process)", multi, args.runs, args.timeout))
+    else:
+        chain = " && ".join(f"uv run --frozen stagewise review {s} >/dev/null" for s in stacks)
+        rows.append(series(f"review {', '.join(stacks)} (three processes back to back; the CLI takes one stack)",
+                           ["bash", "-c", chain], args.runs, args.timeout))
+    return rows
+
+
+def suite_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    suite = None
+    for candidate in (ROOT / "scripts" / "test.sh",):
+        if candidate.exists():
+            suite = candidate
+    print("test suite (environment as given):", flush=True)
+    if suite is not None:
+        rows.append(series(f"test suite (bash {suite.relative_to(ROOT)})", ["bash", str(suite)], args.suite_runs, args.suite_timeout))
+    else:
+        print("  test suite: scripts/test.sh does not exist yet, not measured", flush=True)
+        rows.append({"label": "test suite", "error_tail": ["scripts/test.sh does not exist yet"]})
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
