@@ -137,6 +137,33 @@ def measure_direct(args: argparse.Namespace, upstream_port: int, workdir: Path) 
     return out
 
 
+def env_info() -> dict[str, str]:
+    """Machine and versions, for the record."""
+    def version(py: Path, *pkgs: str) -> str:
+        if not py.exists():
+            return "not installed"
+        code = "import importlib.metadata as m, platform, sys; print(platform.python_version(), " + \
+               ", ".join(f"'{p}=' + m.version('{p}')" for p in pkgs) + ")"
+        try:
+            return subprocess.run([str(py), "-c", code], capture_output=True, text=True, timeout=60).stdout.strip()
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"unknown ({exc})"
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown")
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+    return {
+        "nproc": str(__import__("os").cpu_count()),
+        "memory_gib": f"{mem_kb / 1024 / 1024:.1f}",
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "wrk": wrk[0] if wrk else "unknown",
+        "bench env": version(servers.BENCH_PY, "aiohttp", "httpx", "uvicorn", "uvloop", "httptools"),
+        "litellm env": version(servers.LITELLM_BIN.with_name("python"), "litellm", "opentelemetry-sdk", "uvicorn", "fastapi"),
+        "app env": version(servers.APP_PY, "chatapp", "fastapi", "uvicorn", "aiohttp", "pydantic"),
+    }
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
@@ -214,10 +241,12 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, Any] = {
         "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "machine": {"nproc": __import__("os").cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": env_info(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "servers": [],
     }
+    for key, value in results["machine"].items():
+        print(f"  {key}: {value}", flush=True)
     print("direct to the upstream:", flush=True)
     results["direct"] = measure_direct(args, up_port, workdir)
     names = [n.strip() for n in args.servers.split(",") if n.strip()]
