@@ -206,11 +206,38 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
                 results.setdefault("ratios", {})[other] = {"plain": rp, "stream": rs}
     else:
         lines.append("- ours was not measured, so there are no ratios for it")
+    if "ours" in by_name:
+        lines += ["", "Targets (issue 10):"] + targets(by_name, direct, c)
     if "aiohttp-passthrough" in by_name and "litellm" in by_name:
         a, ll = by_name["aiohttp-passthrough"], by_name["litellm"]
         lines.append(f"- (aiohttp-passthrough / litellm: plain {ratio(a[f'wrk_plain_c{c}']['rps'], ll[f'wrk_plain_c{c}']['rps'])}x, "
                      f"stream {ratio(a[f'wrk_stream_c{c}']['rps'], ll[f'wrk_stream_c{c}']['rps'])}x)")
     return "\n".join(rows + lines)
+
+
+def targets(by_name: dict[str, Any], direct: dict[str, Any], c: int) -> list[str]:
+    o = by_name["ours"]
+    checks: list[tuple[str, float | None, str, float]] = []
+    for mode in ("plain", "stream"):
+        if "aiohttp-passthrough" in by_name:
+            checks.append((f"{mode} RPS / aiohttp passthrough", ratio(o[f"wrk_{mode}_c{c}"]["rps"],
+                          by_name["aiohttp-passthrough"][f"wrk_{mode}_c{c}"]["rps"]), ">=", 0.6))
+        if "litellm" in by_name:
+            checks.append((f"{mode} RPS / LiteLLM", ratio(o[f"wrk_{mode}_c{c}"]["rps"], by_name["litellm"][f"wrk_{mode}_c{c}"]["rps"]),
+                           ">=", 5.0))
+    base = direct["wrk_plain_c1"]
+    checks += [
+        ("added latency p50 ms (c1)", round(o["wrk_plain_c1"]["p50_ms"] - base["p50_ms"], 3), "<=", 1.0),
+        ("added latency p99 ms (c1)", round(o["wrk_plain_c1"]["p99_ms"] - base["p99_ms"], 3), "<=", 5.0),
+        ("cold start to health s (median)", o["cold_start_health_s"], "<=", 0.6),
+        ("cold start to first completion s (median)", o["cold_start_completion_s"], "<=", 0.6),
+        ("RSS after load MB", o["rss_after_load_mb"], "<=", 120.0),
+    ]
+    out = []
+    for label, value, op, bound in checks:
+        met = value is not None and (value >= bound if op == ">=" else value <= bound)
+        out.append(f"- {label}: {value} (target {op} {bound:g}) {'met' if met else 'MISSED'}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
