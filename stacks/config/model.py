@@ -47,7 +47,7 @@ class LabelsConfig(Section):
 class StackConfig(Section):
     """Configuration of one stagewise stack (Pulumi.<stack>.yaml)."""
 
-    gcp: GcpConfig
+    gcp: GcpConfig = Field(description="the gcp: provider keys the program reads (project, region)")
     stage: Stage = Field(description="composition to deploy: mvp, staging or prod (default: the stack name)")
     labels: LabelsConfig = Field(default_factory=lambda: LabelsConfig(), description="labels on every resource")
     service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(), description="the chat service on Cloud Run")
