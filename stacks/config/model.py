@@ -7,7 +7,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from stacks.config.base import Section
+from stacks.config.alerting import AlertingConfig
+from stacks.config.edge import EdgeConfig
 from stacks.config.inference import InferenceConfig
+from stacks.config.network import NetworkConfig
 from stacks.config.observability import LoggingConfig
 from stacks.config.regions import check_region
 from stacks.config.service import ServiceConfig
@@ -55,6 +58,9 @@ class StackConfig(Section):
     firestore: FirestoreConfig = Field(default_factory=lambda: FirestoreConfig(), description="the Firestore database")
     buckets: dict[str, BucketConfig] = Field(default_factory=dict, description="buckets by key: {key: {class: …}}")
     logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig(), description="logging from day one")
+    network: NetworkConfig | None = Field(None, description="the VPC (prod): subnets, NAT, firewall baseline")
+    edge: EdgeConfig | None = Field(None, description="global HTTPS load balancer with Cloud Armor (prod)")
+    alerting: AlertingConfig | None = Field(None, description="notification channels, alerts, uptime check, dashboard")
     extra_apis: list[str] = Field(default_factory=list, description="more Google APIs to enable (e.g. translate.googleapis.com)")
 
     _buckets = field_validator("buckets")(classmethod(lambda cls, v: check_bucket_keys(v)))
