@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from stacks.config.base import Section
+from stacks.config.budget import BudgetConfig
 from stacks.config.alerting import AlertingConfig
 from stacks.config.edge import EdgeConfig
 from stacks.config.inference import InferenceConfig
@@ -15,6 +16,7 @@ from stacks.config.observability import LoggingConfig
 from stacks.config.regions import check_region
 from stacks.config.service import ServiceConfig
 from stacks.config.storage import BucketConfig, FirestoreConfig, check_bucket_keys
+from stacks.config.usage import UsageConfig
 
 Stage = Literal["mvp", "staging", "prod"]
 STAGES: tuple[str, ...] = ("mvp", "staging", "prod")
@@ -62,6 +64,8 @@ class StackConfig(Section):
     edge: EdgeConfig | None = Field(None, description="global HTTPS load balancer with Cloud Armor (prod)")
     alerting: AlertingConfig | None = Field(None, description="notification channels, alerts, uptime check, dashboard")
     extra_apis: list[str] = Field(default_factory=list, description="more Google APIs to enable (e.g. translate.googleapis.com)")
+    usage: UsageConfig = Field(default_factory=lambda: UsageConfig(), description="expected traffic; drives the cost estimate")
+    budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(), description="monthly budget (USD) and its alert thresholds")
 
     _buckets = field_validator("buckets")(classmethod(lambda cls, v: check_bucket_keys(v)))
 

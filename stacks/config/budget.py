@@ -1,0 +1,70 @@
+"""`stagewise:budget` — a monthly spending cap per stage, with alert thresholds.
+
+With a billing account configured, the stack declares a Cloud Billing budget scoped to its project
+that alerts at each threshold; the offline review warns whenever the cost estimate exceeds
+`monthlyUsd`, billing account or not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from stacks.config.base import Section
+
+_BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+
+
+class BudgetConfig(Section):
+    """Budget of one stage (USD per calendar month)."""
+
+    monthly_usd: float | None = Field(None, gt=0, le=1_000_000, description="budget_monthly_usd: monthly budget in USD")
+    billing_account: str | None = Field(
+        None, description="billing account id (XXXXXX-XXXXXX-XXXXXX); without it no budget resource is declared"
+    )
+    thresholds: list[float] = Field(
+        default_factory=lambda: [0.5, 0.9, 1.0],
+        description="alert at these fractions of the budget (actual spend), e.g. [0.5, 0.9, 1.0]",
+    )
+    forecast_threshold: float | None = Field(
+        1.0, gt=0, le=10, description="also alert when forecast spend reaches this fraction (null: off)"
+    )
+    notification_channels: list[str] = Field(
+        default_factory=list,
+        description="Cloud Monitoring notification channel ids (projects/…/notificationChannels/…) to alert",
+    )
+
+    @field_validator("billing_account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not _BILLING_ACCOUNT.match(value):
+            raise ValueError(
+                f"{value!r} is not a billing account id; write it like 012345-6789AB-CDEF01 "
+                "(`gcloud billing accounts list`)"
+            )
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, value: list[float]) -> list[float]:
+        for fraction in value:
+            if not 0 < fraction <= 10:
+                raise ValueError(f"threshold {fraction} is outside (0, 10]; give fractions of the budget such as 0.5 or 1.0")
+        if len(set(value)) != len(value):
+            raise ValueError("thresholds repeat a value; list each fraction once")
+        return sorted(value)
+
+    @field_validator("notification_channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        for channel in value:
+            if not re.match(r"^projects/[^/]+/notificationChannels/[^/]+$", channel):
+                raise ValueError(f"{channel!r}: write a channel as projects/PROJECT/notificationChannels/ID")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_amount(self) -> "BudgetConfig":
+        if self.billing_account and self.monthly_usd is None:
+            raise ValueError("billingAccount is set but monthlyUsd is not: set budget.monthlyUsd to the monthly cap in USD")
+        return self
