@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from stagewise.engine import ProgramError
 
@@ -39,13 +40,15 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     parser.add_argument("--config", action="append", default=[], metavar="NS:KEY=VALUE",
                         help="override a config value, as `pulumi config set` would (repeatable)")
+    parser.add_argument("--root", type=Path, default=None, metavar="DIR",
+                        help="directory holding Pulumi.yaml and the Pulumi.<stack>.yaml files (default: this checkout)")
 
 
 @command("review", "run a stack's program offline and show what it declares", _review_arguments)
 def review_command(args: argparse.Namespace) -> int:
     from stagewise.review import ReviewOptions, render_text, review_stack
 
-    review = review_stack(args.stack, ReviewOptions(values=vars(args)), parse_overrides(args.config))
+    review = review_stack(args.stack, ReviewOptions(values=vars(args)), parse_overrides(args.config), args.root)
     if args.format == "json":
         print(json.dumps(review.document(), indent=2, sort_keys=False, default=str))
     elif args.format == "markdown":

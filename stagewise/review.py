@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from stagewise.engine import DeclaredResource, ProgramRun, run_stack
+from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramRun, run_stack
 from stagewise.summary import format_settings, key_settings
 
 
@@ -79,8 +80,13 @@ class Review:
         }
 
 
-def review_stack(stack: str, options: ReviewOptions | None = None, overrides: Mapping[str, str] | None = None) -> Review:
-    run = run_stack(stack, overrides=overrides)
+def review_stack(
+    stack: str,
+    options: ReviewOptions | None = None,
+    overrides: Mapping[str, str] | None = None,
+    root: Path | None = None,
+) -> Review:
+    run = run_stack(stack, overrides=overrides, root=root or REPO_ROOT)
     return review_run(run, options)
 
 

@@ -1,0 +1,78 @@
+"""`stagewise review` as a user runs it: a real subprocess, no cloud, no Pulumi CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def review(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GOOGLE_"))}
+    return subprocess.run([sys.executable, "-m", "stagewise.cli", "review", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def mvp_json() -> dict:  # type: ignore[type-arg]
+    done = review("mvp", "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_text_review_prints_the_tree_and_a_count() -> None:
+    done = review("mvp")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "gcp:cloudrunv2/service:Service" in done.stdout and "ChatService" in done.stdout
+    assert "resources" in done.stdout.lower()
+
+
+def test_json_has_what_the_acceptance_names(mvp_json: dict) -> None:  # type: ignore[type-arg]
+    resources = mvp_json["resources"]
+    by_type: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for resource in resources:
+        by_type.setdefault(resource["type"], []).append(resource)
+        assert {"type", "name", "parent", "inputs"} <= set(resource)
+    assert by_type["gcp:cloudrunv2/service:Service"][0]["inputs"]["scaling"]["minInstanceCount"] == 0
+    assert by_type["gcp:serviceaccount/account:Account"]
+    assert by_type["gcp:firestore/database:Database"]
+    assert any(b["inputs"]["publicAccessPrevention"] == "enforced" for b in by_type["gcp:storage/bucket:Bucket"])
+    assert len(by_type["gcp:projects/service:Service"]) >= 5
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("stagewise:service={\"maxInstancez\": 2}", "stagewise:service.maxInstancez"),
+        ("stagewise:service={\"maxInstances\": \"many\"}", "stagewise:service.maxInstances"),
+        ("stagewise:bogus=1", "stagewise:bogus"),
+        ("gcp:region=us-nowhere9", "gcp:region"),
+    ],
+)
+def test_bad_config_exits_non_zero_naming_the_key(override: str, key: str) -> None:
+    done = review("mvp", "--config", override)
+    assert done.returncode == 2
+    assert key in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unknown_key_in_a_stack_file_is_reported(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml",):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    stack = (ROOT / "Pulumi.mvp.yaml").read_text().replace("    maxInstances: 2", "    maxInstances: 2\n    maxInstancs: 3")
+    (tmp_path / "Pulumi.mvp.yaml").write_text(stack)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    code = f"import sys; from pathlib import Path; from stagewise import cli; sys.exit(cli.main(['review', 'mvp', '--root', {str(tmp_path)!r}]))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "stagewise:service.maxInstancs" in done.stderr and "did you mean 'maxInstances'" in done.stderr
+
+
+def test_unknown_stack_lists_the_available_ones() -> None:
+    done = review("nope")
+    assert done.returncode == 2 and "Pulumi.nope.yaml" in done.stderr and "mvp" in done.stderr

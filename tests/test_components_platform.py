@@ -1,0 +1,87 @@
+"""ContainerImage, SecretSet, ProjectServices, ErrorLogMetric and the IAM grant helper."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import one
+
+from components.apis import ProjectServices, ProjectServicesArgs
+from components.iam import check_role
+from components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
+from components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
+from components.secrets import SecretSet, SecretSetArgs
+
+
+def test_built_image_goes_to_a_cleaned_registry_and_is_referenced_by_digest(run_component) -> None:  # type: ignore[no-untyped-def]
+    refs = []
+
+    def program() -> None:
+        image = ContainerImage("img", ContainerImageArgs(project="p-test", region="europe-west1",
+                                                         source=BuildFromSource(context="/src/app", keep_recent=5)))
+        refs.append(image.ref)
+
+    run = run_component(program)
+    repo = one(run, "gcp:artifactregistry/repository:Repository").inputs
+    assert repo["format"] == "DOCKER" and repo["location"] == "europe-west1"
+    policies = {p["id"]: p for p in repo["cleanupPolicies"]}
+    assert policies["keep-recent"]["mostRecentVersions"]["keepCount"] == 5
+    assert policies["delete-untagged"]["condition"]["tagState"] == "UNTAGGED"
+    assert repo["dockerConfig"]["immutableTags"] is True
+    build = one(run, "docker:index/image:Image").inputs
+    assert build["imageName"].startswith("europe-west1-docker.pkg.dev/p-test/")
+    assert build["build"]["dockerfile"] == "/src/app/Dockerfile"
+    assert build["registry"]["username"] == "oauth2accesstoken"
+
+
+def test_external_image_declares_no_registry(run_component) -> None:  # type: ignore[no-untyped-def]
+    def program() -> None:
+        ContainerImage("img", ContainerImageArgs(project="p", region="us-central1", source=ExternalImage("r/chat@sha256:1")))
+
+    run = run_component(program)
+    assert not run.of_type("gcp:artifactregistry/repository:Repository")
+    assert not run.of_type("docker:index/image:Image")
+
+
+def test_secrets_are_user_managed_in_configured_regions_and_hold_no_value(run_component) -> None:  # type: ignore[no-untyped-def]
+    def program() -> None:
+        SecretSet("s", SecretSetArgs(project="p", secret_ids=["a", "b", "a"], replica_locations=["us-central1", "us-east1"]))
+
+    run = run_component(program)
+    secrets = run.of_type("gcp:secretmanager/secret:Secret")
+    assert sorted(s.inputs["secretId"] for s in secrets) == ["a", "b"]
+    replicas = secrets[0].inputs["replication"]["userManaged"]["replicas"]
+    assert [r["location"] for r in replicas] == ["us-central1", "us-east1"]
+    assert not run.of_type("gcp:secretmanager/secretVersion:SecretVersion"), "secret values never live in the program"
+
+
+def test_secret_set_needs_a_location(run_component) -> None:  # type: ignore[no-untyped-def]
+    from stagewise.engine import ProgramError
+
+    with pytest.raises(ProgramError, match="replica_locations"):
+        run_component(lambda: SecretSet("s", SecretSetArgs(project="p", secret_ids=["a"], replica_locations=[])))
+
+
+def test_apis_are_enabled_once_and_never_disabled_on_destroy(run_component) -> None:  # type: ignore[no-untyped-def]
+    run = run_component(lambda: ProjectServices("apis", ProjectServicesArgs(project="p", services=["run.googleapis.com", "run.googleapis.com", "iam.googleapis.com"])))
+    services = run.of_type("gcp:projects/service:Service")
+    assert sorted(s.inputs["service"] for s in services) == ["iam.googleapis.com", "run.googleapis.com"]
+    assert all(s.inputs["disableOnDestroy"] is False for s in services)
+
+
+def test_error_metric_counts_errors_of_one_service(run_component) -> None:  # type: ignore[no-untyped-def]
+    run = run_component(lambda: ErrorLogMetric("errs", ErrorLogMetricArgs(project="p", service_name="chat")))
+    metric = one(run, "gcp:logging/metric:Metric").inputs
+    assert 'resource.labels.service_name="chat"' in metric["filter"] and "severity>=ERROR" in metric["filter"]
+    assert metric["metricDescriptor"]["metricKind"] == "DELTA"
+
+
+@pytest.mark.parametrize("role", ["roles/owner", "roles/editor", "roles/viewer"])
+def test_basic_roles_are_refused_with_the_fix(role: str) -> None:
+    with pytest.raises(ValueError, match="predefined role"):
+        check_role(role)
+
+
+def test_role_names_must_look_like_roles() -> None:
+    with pytest.raises(ValueError, match="roles/datastore.user"):
+        check_role("datastore.user")
+    assert check_role("roles/run.invoker") == "roles/run.invoker"
