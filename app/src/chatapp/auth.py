@@ -1,0 +1,125 @@
+"""API keys -> tenants.
+
+CHAT_API_KEYS is JSON mapping a tenant to its key(s), plain or already hashed:
+    {"acme": "sk-...", "globex": ["sk-old", "sk-new"], "initech": "sha256:<64 hex>"}
+Only SHA-256 digests are kept in memory; a presented key is hashed and compared against every
+digest with hmac.compare_digest, so neither the match nor its position leaks through timing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+import orjson
+
+from .errors import ApiError
+from .settings import SettingsError
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ANONYMOUS_PREFIX = "anon-"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    tenant: str
+    key_id: str  # first 12 hex chars of the key digest: safe to log, names the key for limits
+    anonymous: bool = False
+
+
+def digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+class KeyRing:
+    def __init__(self, entries: list[tuple[str, bytes]]) -> None:
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> KeyRing:
+        """Raises SettingsError naming CHAT_API_KEYS (never echoing a key) when malformed."""
+        if not raw:
+            return cls([])
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise SettingsError(['CHAT_API_KEYS is not valid JSON: use {"<tenant>": "<key>", ...}']) from None
+        if not isinstance(data, dict) or not data:
+            raise SettingsError(['CHAT_API_KEYS must be a non-empty JSON object {"<tenant>": "<key>" | ["<key>", ...]}'])
+        problems: list[str] = []
+        entries: list[tuple[str, bytes]] = []
+        seen: dict[bytes, str] = {}
+        for tenant, value in data.items():
+            if not _TENANT.match(tenant) or tenant.startswith(ANONYMOUS_PREFIX):
+                problems.append(
+                    f"CHAT_API_KEYS tenant {tenant[:64]!r} must be 1-64 letters, digits, '_', '.', '-' "
+                    f"and not start with {ANONYMOUS_PREFIX!r}"
+                )
+                continue
+            keys = value if isinstance(value, list) else [value]
+            if not keys:
+                problems.append(f"CHAT_API_KEYS[{tenant!r}] has no key: give a key or a list of keys")
+            for index, key in enumerate(keys):
+                where = f"CHAT_API_KEYS[{tenant!r}]" + (f"[{index}]" if isinstance(value, list) else "")
+                if not isinstance(key, str):
+                    problems.append(f"{where} must be a string key or 'sha256:<64 hex digits>'")
+                    continue
+                if key.startswith("sha256:"):
+                    hexpart = key[7:].lower()
+                    if not _HEX64.match(hexpart):
+                        problems.append(f"{where} has a malformed hash: use 'sha256:' + 64 hex digits")
+                        continue
+                    d = bytes.fromhex(hexpart)
+                elif len(key) < 16:
+                    problems.append(f"{where} is shorter than 16 characters: use a long random key")
+                    continue
+                else:
+                    d = digest(key)
+                if d in seen and seen[d] != tenant:
+                    problems.append(f"{where} is also a key of tenant {seen[d]!r}: a key maps to one tenant")
+                    continue
+                seen[d] = tenant
+                entries.append((tenant, d))
+        if problems:
+            raise SettingsError(problems)
+        return cls(entries)
+
+    def lookup(self, key: str) -> Principal | None:
+        presented = digest(key)
+        found: str | None = None
+        found_digest = b""
+        for tenant, d in self._entries:  # no early exit: same work whichever entry matches
+            if hmac.compare_digest(presented, d):
+                found, found_digest = tenant, d
+        if found is None:
+            return None
+        return Principal(found, found_digest.hex()[:12])
+
+
+def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(
+                401,
+                "Authorization header must be 'Bearer <API key>'",
+                type="authentication_error",
+                param="Authorization",
+                code="invalid_api_key",
+            )
+        return token.strip()
+    if x_api_key:
+        return x_api_key.strip()
+    return None
+
+
+def anonymous(client_id: str) -> Principal:
+    """Each anonymous client (by address) is its own tenant: it sees only its own conversations."""
+    h = hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:16]
+    return Principal(ANONYMOUS_PREFIX + h, "anon:" + h, anonymous=True)

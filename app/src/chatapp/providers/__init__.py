@@ -1,0 +1,1 @@
+"""Model providers: OpenAI-compatible servers (aiohttp) and Vertex AI Gemini (google-genai)."""

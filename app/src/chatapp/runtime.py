@@ -1,0 +1,139 @@
+"""Everything a running app holds: settings, keys, limits, prompt configs, router, store."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .auth import KeyRing
+from .limits import RateLimiter
+from .logs import JsonLog
+from .prompts import PromptConfig, load_all
+from .router import Router
+from .settings import Settings
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from .store.base import Store
+
+
+@dataclass
+class Drain:
+    """Set on SIGTERM: streams still running near the end of the grace period wrap up cleanly
+    (partial answer stored, final chunk and [DONE] sent) before Cloud Run's SIGKILL."""
+
+    grace_s: float
+    started: float | None = None
+
+    def begin(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+
+    @property
+    def active(self) -> bool:
+        return self.started is not None
+
+    def cutoff(self) -> float | None:
+        """Monotonic time by which streams must end: grace minus a margin for the last writes."""
+        if self.started is None:
+            return None
+        return self.started + max(0.2, self.grace_s - 1.5)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    log: JsonLog
+    keys: KeyRing
+    limiter: RateLimiter
+    anon_limiter: RateLimiter
+    prompts: dict[str, PromptConfig]
+    router: Router
+    store: Store
+    session: aiohttp.ClientSession
+    drain: Drain
+    allowed_models: dict[str, frozenset[str]] = field(default_factory=dict)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def close(self) -> None:
+        for provider in {id(p): p for p in self.router.providers.values()}.values():
+            await provider.close()
+        await self.session.close()
+        await self.store.close()
+
+
+async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, env: dict[str, str] | None) -> Runtime:
+    """Validates what startup can validate (keys, prompt configs) before opening anything."""
+    import aiohttp
+
+    from .providers.base import Provider
+    from .providers.gemini import GeminiProvider
+    from .providers.openai_compat import OpenAICompatProvider
+
+    keys = KeyRing.parse(settings.api_keys)
+    prompts = load_all(settings, env)
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True),
+        json_serialize=None,  # payloads are pre-serialized with orjson
+    )
+    providers: dict[str, Provider] = {}
+    for config in prompts.values():
+        for route in config.chain:
+            key = f"{route.provider}|{route.base_url or ''}"
+            if key in providers:
+                continue
+            if route.provider == "openai":
+                assert route.base_url
+                providers[key] = OpenAICompatProvider(session, route.base_url, settings.openai_api_key)
+            else:
+                providers[key] = GeminiProvider(
+                    project=settings.vertex_project,
+                    location=settings.vertex_location,
+                    api_key=settings.gemini_api_key,
+                    base_url=settings.gemini_base_url,
+                )
+    if store is None:
+        from .store import make_store
+
+        store = make_store(settings)
+    try:
+        await store.start()
+    except BaseException:
+        await session.close()
+        raise
+    allowed = {v: frozenset({"default", *c.model_names}) for v, c in prompts.items()}
+    return Runtime(
+        settings=settings,
+        log=log,
+        keys=keys,
+        limiter=RateLimiter(settings.rate_rpm, settings.rate_tpm),
+        anon_limiter=RateLimiter(settings.anon_rpm, settings.anon_tpm),
+        prompts=prompts,
+        router=Router(providers, settings.breaker_failures, settings.breaker_cooldown_s),
+        store=store,
+        session=session,
+        drain=Drain(settings.shutdown_grace_s),
+        allowed_models=allowed,
+    )
+
+
+def hook_sigterm(drain: Drain) -> None:
+    """Chain onto the server's SIGTERM handler (uvicorn installs its own before startup) so the
+    drain starts at the signal. Only possible in the main thread; elsewhere a no-op."""
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def handler(signum: int, frame: Any) -> None:
+            drain.begin()
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (tests run the server in a thread)
+        pass

@@ -1,0 +1,187 @@
+"""Settings from the environment, validated once at startup.
+
+Every problem is collected and reported together, each naming the variable and the fix, so a
+bad Cloud Run revision fails its startup probe with a readable reason instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+class SettingsError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: str = "sqlite"
+    sqlite_path: str = "./chat.db"
+    firestore_database: str = "(default)"
+    google_cloud_project: str | None = None
+    prompt_version: str = "v1"
+    allowed_prompt_versions: tuple[str, ...] = ()
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    vertex_project: str | None = None
+    vertex_location: str = "us-central1"
+    gemini_api_key: str | None = field(default=None, repr=False)
+    gemini_base_url: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
+    api_keys: str | None = field(default=None, repr=False)
+    allow_anonymous: bool = False
+    rate_rpm: int = 60
+    rate_tpm: int = 200_000
+    anon_rpm: int = 10
+    anon_tpm: int = 20_000
+    trusted_proxy_hops: int = 1
+    log_content: bool = False
+    ttl_days: int | None = None
+    max_body_bytes: int = 1_048_576
+    max_messages: int = 100
+    max_content_chars: int = 32_000
+    max_output_tokens: int = 8192
+    request_deadline_s: float = 60.0
+    keepalive_s: float = 15.0
+    shutdown_grace_s: float = 8.0
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 30.0
+    history_messages: int = 40
+    port: int = 8080
+
+    @property
+    def all_prompt_versions(self) -> tuple[str, ...]:
+        versions = list(self.allowed_prompt_versions)
+        if self.prompt_version not in versions:
+            versions.insert(0, self.prompt_version)
+        return tuple(versions)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        return _Parser(os.environ if env is None else env).build()
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class _Parser:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.env.get(name)
+        if value is None or value.strip() == "":
+            return default
+        return value.strip()
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.env.get(name)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        self.problems.append(f"{name}={raw!r} is not a boolean: use true or false")
+        return default
+
+    def number(self, name: str, default: float, *, minimum: float, integer: bool = True) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw) if integer else float(raw)
+        except ValueError:
+            kind = "an integer" if integer else "a number"
+            self.problems.append(f"{name}={raw!r} is not {kind}: set e.g. {name}={default:g}")
+            return default
+        if value < minimum:
+            self.problems.append(f"{name}={raw!r} is below the minimum {minimum:g}: raise it")
+            return default
+        return value
+
+    def build(self) -> Settings:
+        store = (self.text("CHAT_STORE", "sqlite") or "sqlite").lower()
+        if store not in ("sqlite", "firestore"):
+            self.problems.append(f"CHAT_STORE={store!r} is unknown: use 'sqlite' or 'firestore'")
+        project = self.text("GOOGLE_CLOUD_PROJECT")
+        if store == "firestore" and not project:
+            self.problems.append("CHAT_STORE=firestore needs GOOGLE_CLOUD_PROJECT: set it to the project id")
+        allowed = tuple(v.strip() for v in (self.text("CHAT_ALLOWED_PROMPT_VERSIONS") or "").split(",") if v.strip())
+        config_dir = Path(self.text("CHAT_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+        prompt_version = self.text("CHAT_PROMPT_VERSION", "v1") or "v1"
+        for version in {prompt_version, *allowed}:
+            if not _safe_name(version):
+                self.problems.append(
+                    f"prompt version {version!r} (CHAT_PROMPT_VERSION / CHAT_ALLOWED_PROMPT_VERSIONS) "
+                    "must be letters, digits, '.', '_' or '-'"
+                )
+            elif not (config_dir / f"{version}.yaml").is_file():
+                self.problems.append(
+                    f"prompt version {version!r} has no config file {config_dir / (version + '.yaml')}: "
+                    "add it or fix CHAT_PROMPT_VERSION / CHAT_ALLOWED_PROMPT_VERSIONS / CHAT_CONFIG_DIR"
+                )
+        for url_var in ("CHAT_OPENAI_BASE_URL", "CHAT_GEMINI_BASE_URL"):
+            url = self.text(url_var)
+            if url and not url.startswith(("http://", "https://")):
+                self.problems.append(f"{url_var}={url!r} must start with http:// or https://")
+        ttl = self.number("CHAT_TTL_DAYS", 0, minimum=0)
+        settings = Settings(
+            store=store,
+            sqlite_path=self.text("CHAT_SQLITE_PATH", "./chat.db") or "./chat.db",
+            firestore_database=self.text("CHAT_FIRESTORE_DATABASE", "(default)") or "(default)",
+            google_cloud_project=project,
+            prompt_version=prompt_version,
+            allowed_prompt_versions=allowed,
+            config_dir=config_dir,
+            vertex_project=self.text("CHAT_VERTEX_PROJECT") or project,
+            vertex_location=self.text("CHAT_VERTEX_LOCATION", "us-central1") or "us-central1",
+            gemini_api_key=self.text("CHAT_GEMINI_API_KEY"),
+            gemini_base_url=self.text("CHAT_GEMINI_BASE_URL"),
+            openai_base_url=self.text("CHAT_OPENAI_BASE_URL"),
+            openai_model=self.text("CHAT_OPENAI_MODEL"),
+            openai_api_key=self.text("CHAT_OPENAI_API_KEY"),
+            api_keys=self.text("CHAT_API_KEYS"),
+            allow_anonymous=self.boolean("CHAT_ALLOW_ANONYMOUS", False),
+            rate_rpm=int(self.number("CHAT_RATE_RPM", 60, minimum=1)),
+            rate_tpm=int(self.number("CHAT_RATE_TPM", 200_000, minimum=1)),
+            anon_rpm=int(self.number("CHAT_ANON_RPM", 10, minimum=1)),
+            anon_tpm=int(self.number("CHAT_ANON_TPM", 20_000, minimum=1)),
+            trusted_proxy_hops=int(self.number("CHAT_TRUSTED_PROXY_HOPS", 1, minimum=0)),
+            log_content=self.boolean("CHAT_LOG_CONTENT", False),
+            ttl_days=int(ttl) or None,
+            max_body_bytes=int(self.number("CHAT_MAX_BODY_BYTES", 1_048_576, minimum=1024)),
+            max_messages=int(self.number("CHAT_MAX_MESSAGES", 100, minimum=1)),
+            max_content_chars=int(self.number("CHAT_MAX_CONTENT_CHARS", 32_000, minimum=1)),
+            max_output_tokens=int(self.number("CHAT_MAX_OUTPUT_TOKENS", 8192, minimum=1)),
+            request_deadline_s=self.number("CHAT_REQUEST_DEADLINE_S", 60.0, minimum=0.1, integer=False),
+            keepalive_s=self.number("CHAT_KEEPALIVE_S", 15.0, minimum=0.05, integer=False),
+            shutdown_grace_s=self.number("CHAT_SHUTDOWN_GRACE_S", 8.0, minimum=0.5, integer=False),
+            breaker_failures=int(self.number("CHAT_BREAKER_FAILURES", 5, minimum=1)),
+            breaker_cooldown_s=self.number("CHAT_BREAKER_COOLDOWN_S", 30.0, minimum=0.05, integer=False),
+            history_messages=int(self.number("CHAT_HISTORY_MESSAGES", 40, minimum=0)),
+            port=int(self.number("PORT", 8080, minimum=1)),
+        )
+        if not settings.api_keys and not settings.allow_anonymous:
+            self.problems.append(
+                "no way to authenticate: set CHAT_API_KEYS (JSON {\"tenant\": \"key\"}) "
+                "or CHAT_ALLOW_ANONYMOUS=true"
+            )
+        if self.problems:
+            raise SettingsError(self.problems)
+        return settings
+
+
+def _safe_name(value: str) -> bool:
+    return bool(value) and all(c.isalnum() or c in "._-" for c in value) and not value.startswith(".")
