@@ -90,10 +90,14 @@ class FirestoreStore:
         return self.client.collection(TENANTS).document(doc_id(tenant))
 
     def _conversation_ref(self, tenant: str, conversation_id: str) -> firestore.AsyncDocumentReference:
-        return self._tenant(tenant).collection(CONVERSATIONS).document(doc_id(conversation_id))
+        ref: firestore.AsyncDocumentReference = (
+            self._tenant(tenant).collection(CONVERSATIONS).document(doc_id(conversation_id))
+        )
+        return ref
 
     def _profile_ref(self, tenant: str, user: str) -> firestore.AsyncDocumentReference:
-        return self._tenant(tenant).collection(PROFILES).document(doc_id(user))
+        ref: firestore.AsyncDocumentReference = self._tenant(tenant).collection(PROFILES).document(doc_id(user))
+        return ref
 
     def _expire_at(self) -> datetime | None:
         if not self.ttl_days:
@@ -142,7 +146,7 @@ class FirestoreStore:
         api = getattr(client, "_firestore_api_internal", None)
         if api is not None:
             await api.transport.close()
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
     async def ping(self) -> None:
         await self.client.collection("_chatapp").document("ping").get(timeout=5.0)
@@ -210,6 +214,11 @@ class FirestoreStore:
         user's profile. `message_count` of the conversation grows by the messages written;
         the profile's by the user-role ones."""
         conv = turn.conversation
+        if len(turn.messages) > BATCH_LIMIT - 2:
+            raise ValueError(
+                f"a turn of {len(turn.messages)} messages exceeds one Firestore commit: "
+                f"record at most {BATCH_LIMIT - 2} messages per turn"
+            )
         now = time.time()
         updated_at = conv.updated_at or now
         expire_at = self._expire_at()

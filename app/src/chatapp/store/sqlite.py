@@ -207,7 +207,7 @@ class SqliteStore:
         def read(c: sqlite3.Connection) -> list[Conversation]:
             rows = c.execute(
                 f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE tenant = ?"
-                " ORDER BY updated_at DESC, id LIMIT ?",
+                " ORDER BY updated_at DESC, id DESC LIMIT ?",
                 (tenant, limit),
             ).fetchall()
             return [_conversation(r) for r in rows]
