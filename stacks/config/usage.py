@@ -32,7 +32,6 @@ class UsageProfile:
     bucket_class_a_ops: float
     bucket_class_b_ops: float
     log_gb: float
-    log_retention_extra_gb: float
     egress_gb: float
     ingress_gb: float
     nat_gb: float
@@ -69,7 +68,6 @@ USAGE_DOCS: dict[str, str] = {
     "bucket_class_a_ops": "Class A operations (writes, lists) per bucket per month",
     "bucket_class_b_ops": "Class B operations (reads) per bucket per month",
     "log_gb": "GiB of logs ingested into Cloud Logging per month (whole project)",
-    "log_retention_extra_gb": "GiB of logs held past the free 30 days in a log bucket with longer retention",
     "egress_gb": "GiB sent to users over the internet per month",
     "ingress_gb": "GiB received from users per month (load balancer inbound data processing)",
     "nat_gb": "GiB through Cloud NAT per month (image and model-weight pulls, outbound API calls)",
@@ -95,7 +93,6 @@ _BASE = UsageProfile(
     bucket_class_a_ops=10_000,
     bucket_class_b_ops=50_000,
     log_gb=1.0,
-    log_retention_extra_gb=0.0,
     egress_gb=1.0,
     ingress_gb=0.5,
     nat_gb=20.0,
@@ -154,7 +151,6 @@ class UsageConfig(Section):
     bucket_class_a_ops: float | None = Field(None, ge=0, description=USAGE_DOCS["bucket_class_a_ops"])
     bucket_class_b_ops: float | None = Field(None, ge=0, description=USAGE_DOCS["bucket_class_b_ops"])
     log_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["log_gb"])
-    log_retention_extra_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["log_retention_extra_gb"])
     egress_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["egress_gb"])
     ingress_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["ingress_gb"])
     nat_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["nat_gb"])

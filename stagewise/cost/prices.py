@@ -1,0 +1,151 @@
+"""List prices from `stagewise/pricing/*.yaml`: one file a service family, each with its source.
+
+A price is looked up by family, id and location. A location with no row is an error the
+estimator turns into an "unpriced" line — a missing price never becomes zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PRICING_DIR = Path(__file__).resolve().parent.parent / "pricing"
+GLOBAL = "global"
+
+
+class PricingError(Exception):
+    """A price file is malformed (names the file and key)."""
+
+
+class NoPrice(LookupError):
+    """No list price for this item in this location."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Price(_Strict):
+    unit: str
+    what: str
+    price: dict[str, float] = Field(description="location -> USD per unit; 'global' applies everywhere")
+    free: float = 0.0
+    free_per_day: float = 0.0
+    free_scope: str | None = None
+    free_regions: list[str] | None = None
+    verified: bool
+    note: str | None = None
+
+    @field_validator("price")
+    @classmethod
+    def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("price needs at least one location")
+        for location, amount in value.items():
+            if amount < 0:
+                raise ValueError(f"price for {location} is negative")
+        return value
+
+    def at(self, location: str) -> float:
+        if location in self.price:
+            return self.price[location]
+        if GLOBAL in self.price:
+            return self.price[GLOBAL]
+        raise NoPrice(location)
+
+    def free_at(self, location: str) -> float:
+        if self.free_regions is not None and location not in self.free_regions:
+            return 0.0
+        return self.free
+
+
+class PriceFile(_Strict):
+    family: str
+    service: str
+    source: str
+    read: dt.date
+    notes: str | None = None
+    prices: dict[str, Price] = Field(default_factory=dict)
+    bundled_accelerators: dict[str, dict[str, int]] = Field(default_factory=dict)
+    types: dict[str, str] = Field(default_factory=dict)
+    suffixes: dict[str, str] = Field(default_factory=dict)
+    prefixes: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("source")
+    @classmethod
+    def _google_source(cls, value: str) -> str:
+        if not value.startswith("https://cloud.google.com/"):
+            raise ValueError(f"source {value!r} must be a page on https://cloud.google.com/")
+        return value
+
+
+class PriceBook:
+    """All price files, by family."""
+
+    def __init__(self, files: dict[str, PriceFile]) -> None:
+        self.files = files
+
+    def file(self, family: str) -> PriceFile:
+        try:
+            return self.files[family]
+        except KeyError:
+            raise PricingError(f"no price file for family {family!r} in {PRICING_DIR}") from None
+
+    def entry(self, family: str, price_id: str) -> Price:
+        prices = self.file(family).prices
+        if price_id not in prices:
+            raise NoPrice(f"{family}.{price_id}")
+        return prices[price_id]
+
+    def has(self, family: str, price_id: str) -> bool:
+        return family in self.files and price_id in self.files[family].prices
+
+    def free_reason(self, type_token: str) -> str | None:
+        free = self.files.get("free")
+        if free is None:
+            return None
+        if type_token in free.types:
+            return free.types[type_token]
+        for suffix, reason in free.suffixes.items():
+            if type_token.endswith(suffix):
+                return reason
+        for prefix, reason in free.prefixes.items():
+            if type_token.startswith(prefix):
+                return reason
+        return None
+
+    def sources(self) -> list[dict[str, str]]:
+        return [
+            {"family": f.family, "service": f.service, "source": f.source, "read": f.read.isoformat()}
+            for f in sorted(self.files.values(), key=lambda f: f.family)
+        ]
+
+
+def load_price_file(path: Path) -> PriceFile:
+    try:
+        document = yaml.safe_load(path.read_text())
+        return PriceFile.model_validate(document)
+    except yaml.YAMLError as exc:
+        raise PricingError(f"{path.name}: not valid YAML ({exc})") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise PricingError(f"{path.name}: {problems}") from None
+
+
+def load_price_book(directory: Path = PRICING_DIR) -> PriceBook:
+    files: dict[str, PriceFile] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        price_file = load_price_file(path)
+        if price_file.family in files:
+            raise PricingError(f"{path.name}: family {price_file.family!r} already defined by another file")
+        files[price_file.family] = price_file
+    return PriceBook(files)
+
+
+@lru_cache(maxsize=1)
+def default_price_book() -> PriceBook:
+    return load_price_book()

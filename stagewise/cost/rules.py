@@ -1,0 +1,623 @@
+"""Price rules: one function per resource type, pricing a resource from its own inputs.
+
+A rule never looks at a resource's name; it reads the settings that drive the bill (machine type,
+GPU count, min instances, storage class, location…) and multiplies usage from the profile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from stagewise.cost.context import Context
+from stagewise.cost.model import HOURS_PER_MONTH, SECONDS_PER_MONTH, Charge, Kind, LineItem
+from stagewise.cost.prices import NoPrice
+from stagewise.engine import DeclaredResource
+from stagewise.summary import lookup
+
+Rule = Callable[[DeclaredResource, Context], list[LineItem]]
+RULES: dict[str, Rule] = {}
+
+RUN_SERVICE = "gcp:cloudrunv2/service:Service"
+FIRESTORE_DB = "gcp:firestore/database:Database"
+INSTANCE = "gcp:compute/instance:Instance"
+MIGS = ("gcp:compute/instanceGroupManager:InstanceGroupManager", "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager")
+TEMPLATES = ("gcp:compute/instanceTemplate:InstanceTemplate", "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate")
+AUTOSCALERS = ("gcp:compute/autoscaler:Autoscaler", "gcp:compute/regionAutoscaler:RegionAutoscaler")
+VERTEX_DEPLOYMENT = "gcp:vertex/aiEndpointWithModelGardenDeployment:AiEndpointWithModelGardenDeployment"
+MULTI_REGIONS = {"us", "eu", "asia", "nam4", "eur4", "asia1", "eur5", "eur7", "eur8"}
+
+
+def rule(*tokens: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        for token in tokens:
+            RULES[token] = fn
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------- input helpers
+
+
+def basename(value: Any) -> str:
+    return str(value or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def region_of(value: Any, default: str) -> str:
+    """A region from a location or zone (us-central1-a → us-central1); multi-regions upper-case."""
+    text = basename(value)
+    if not text:
+        return default
+    if text.lower() in MULTI_REGIONS:
+        return text.upper()
+    if re.match(r"^[a-z]+-[a-z]+\d+-[a-z]$", text):
+        return text.rsplit("-", 1)[0]
+    return text.lower() if re.match(r"^[a-zA-Z]+-[a-zA-Z]+\d+$", text) else text
+
+
+def cpu_count(value: Any) -> float:
+    text = str(value or "1")
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def memory_gib(value: Any) -> float:
+    text = str(value or "512Mi")
+    match = re.match(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$", text)
+    if not match:
+        raise ValueError(f"memory {text!r} not understood")
+    number, suffix = float(match.group(1)), match.group(2) or ""
+    factor = {"Ki": 2**-20, "Mi": 2**-10, "Gi": 1, "Ti": 1024, "K": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30, "T": 1e12 / 2**30}
+    return number * factor[suffix] if suffix else number / 2**30
+
+
+def seconds(value: Any, default: float) -> float:
+    text = str(value or "")
+    match = re.match(r"^(\d+(?:\.\d+)?)s$", text)
+    return float(match.group(1)) if match else default
+
+
+def number(value: Any, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+# ---------------------------------------------------------------- Cloud Run
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {str(e.get("name")): str(e.get("value")) for e in container.get("envs") or [] if "value" in e}
+
+
+def request_serving_services(ctx: Context) -> list[DeclaredResource]:
+    """Cloud Run services that take chat requests: those without a GPU (GPU services serve a model)."""
+    return [s for s in ctx.of_types(RUN_SERVICE) if not _gpu_count(s.inputs)]
+
+
+def _gpu_count(inputs: dict[str, Any]) -> int:
+    limits = lookup(inputs, "template.containers[0].resources.limits") or {}
+    return int(number(limits.get("nvidia.com/gpu"), 0))
+
+
+def _min_instances(inputs: dict[str, Any]) -> int:
+    template_min = lookup(inputs, "template.scaling.minInstanceCount")
+    service_min = lookup(inputs, "scaling.minInstanceCount")
+    return int(max(number(template_min, 0), number(service_min, 0)))
+
+
+@rule(RUN_SERVICE)
+def cloud_run_service(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    region = region_of(inputs.get("location"), ctx.region)
+    container = lookup(inputs, "template.containers[0]") or {}
+    limits = (container.get("resources") or {}).get("limits") or {}
+    cpu, mem = cpu_count(limits.get("cpu")), memory_gib(limits.get("memory"))
+    gpus = _gpu_count(inputs)
+    cpu_idle = (container.get("resources") or {}).get("cpuIdle", True) is not False
+    minimum = _min_instances(inputs)
+    serving = request_serving_services(ctx)
+    share = 1 / len(serving) if resource in serving else 0.0
+    requests = ctx.usage.requests_per_month * share
+    active = requests * ctx.usage.backend_seconds_per_request
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"{cpu:g} vCPU, {mem:g} GiB per instance; min instances {minimum}")
+        if gpus or not cpu_idle:
+            base = ctx.usage.gpu_service_hours * 3600 if gpus else active
+            instance_s = max(minimum * SECONDS_PER_MONTH, base)
+            notes.append(
+                "instance-based billing (" + ("GPU services require it" if gpus else "cpu_idle=false")
+                + f"): {instance_s / 3600:,.0f} instance-hours"
+                + (f" (gpu_service_hours={ctx.usage.gpu_service_hours:g}, or min instances all month)" if gpus else "")
+            )
+            charges.append(ctx.charge("cloud_run", "cpu_instance", region, "CPU (instance-based)", instance_s * cpu, "fixed" if minimum else "usage"))
+            charges.append(ctx.charge("cloud_run", "memory_instance", region, "memory (instance-based)", instance_s * mem, "fixed" if minimum else "usage"))
+            if gpus:
+                redundancy_off = bool(inputs.get("template", {}).get("gpuZonalRedundancyDisabled"))
+                accelerator = str(lookup(inputs, "template.nodeSelector.accelerator") or "nvidia-l4")
+                if accelerator != "nvidia-l4":
+                    raise NoPrice(f"cloud_run GPU {accelerator!r} (only nvidia-l4 is in cloud_run.yaml)")
+                price_id = "gpu_l4_no_zonal_redundancy" if redundancy_off else "gpu_l4"
+                charges.append(ctx.charge("cloud_run", price_id, region, f"{gpus} × NVIDIA L4 GPU", instance_s * gpus, "fixed" if minimum else "usage", free=False))
+        else:
+            notes.append(
+                f"request-based billing: {requests:,.0f} requests ({share:.0%} of requests_per_month) × "
+                f"{ctx.usage.backend_seconds_per_request:g} s = {active:,.0f} instance-seconds"
+            )
+            charges.append(ctx.charge("cloud_run", "cpu_request", region, "CPU while serving", active * cpu, "usage"))
+            charges.append(ctx.charge("cloud_run", "memory_request", region, "memory while serving", active * mem, "usage"))
+            charges.append(ctx.charge("cloud_run", "requests", region, "requests", requests, "usage"))
+            if minimum:
+                idle = max(minimum * SECONDS_PER_MONTH - active, 0.0)
+                notes.append(f"{minimum} warm instance(s) idle {idle / 3600:,.0f} h a month at the idle rate")
+                charges.append(ctx.charge("cloud_run", "cpu_idle_min", region, "idle min-instance CPU", idle * cpu, "fixed", free=False))
+                charges.append(ctx.charge("cloud_run", "memory_idle_min", region, "idle min-instance memory", idle * mem, "fixed", free=False))
+
+    lines = [ctx.line(resource, region, build)]
+    lines += model_token_lines(resource, ctx, container, requests)
+    return lines
+
+
+def _model_key(model: str) -> str:
+    """gemini-2.5-flash-001 / publishers/google/models/gemini-2.5-flash → gemini-2.5-flash."""
+    name = basename(model).split("@", 1)[0]
+    return re.sub(r"-(\d{3}|preview(-[\w-]+)?|latest)$", "", name)
+
+
+def model_token_lines(resource: DeclaredResource, ctx: Context, container: dict[str, Any], requests: float) -> list[LineItem]:
+    """Gemini tokens the service's requests spend, read from the models its environment names.
+
+    CHAT_VERTEX_MODEL is a Gemini primary; CHAT_FALLBACK_MODEL is the Gemini fallback, taking
+    `fallback_share` of the calls (all other calls go to the primary, self-hosted or Gemini).
+    """
+    env = _env(container)
+    if not requests:
+        return []
+    usage = ctx.usage
+    fallback = env.get("CHAT_FALLBACK_MODEL")
+    fallback_share = usage.fallback_share if fallback else 0.0
+    models: list[tuple[str, float, str]] = []
+    if env.get("CHAT_VERTEX_MODEL"):
+        models.append((env["CHAT_VERTEX_MODEL"], 1 - fallback_share, "CHAT_VERTEX_MODEL (primary)"))
+    if fallback:
+        models.append((fallback, fallback_share, "CHAT_FALLBACK_MODEL (fallback)"))
+    lines = []
+    for model, fraction, source in models:
+        key = _model_key(model)
+        calls = requests * fraction
+
+        def build(charges: list[Charge], notes: list[str], key: str = key, calls: float = calls, fraction: float = fraction, source: str = source) -> None:
+            notes.append(
+                f"{calls:,.0f} calls ({fraction:.0%} of this service's requests) to {source} × "
+                f"{usage.input_tokens_per_request:g} input / {usage.output_tokens_per_request:g} output tokens"
+            )
+            charges.append(ctx.charge("vertex_ai", f"tokens_in.{key}", "global", "input tokens", calls * usage.input_tokens_per_request, "usage"))
+            charges.append(ctx.charge("vertex_ai", f"tokens_out.{key}", "global", "output tokens", calls * usage.output_tokens_per_request, "usage"))
+
+        lines.append(ctx.line(resource, "global", build, name=f"{resource.name} → {key}", type_token="vertex:gemini:Tokens"))
+    return lines
+
+
+# ---------------------------------------------------------------- Firestore
+
+
+@rule(FIRESTORE_DB)
+def firestore_database(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    location = region_of(inputs.get("locationId"), ctx.region)
+    location = location.lower() if location.lower() in ("nam5", "eur3") else location
+    default_db = inputs.get("name", "(default)") == "(default)"
+    databases = ctx.of_types(FIRESTORE_DB)
+    share = 1 / len(databases)
+    requests = ctx.usage.requests_per_month * share
+    u = ctx.usage
+    pitr = inputs.get("pointInTimeRecoveryEnablement") == "POINT_IN_TIME_RECOVERY_ENABLED"
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(
+            f"{requests:,.0f} requests × {u.firestore_reads_per_request:g} reads / {u.firestore_writes_per_request:g} writes / "
+            f"{u.firestore_deletes_per_request:g} TTL deletes; {u.firestore_gb:g} GiB stored"
+        )
+        notes.append("free daily quota applies (the (default) database)" if default_db else "named database: no free quota")
+        charges.append(ctx.charge("firestore", "reads", location, "document reads", requests * u.firestore_reads_per_request, "usage", free=default_db))
+        charges.append(ctx.charge("firestore", "writes", location, "document writes", requests * u.firestore_writes_per_request, "usage", free=default_db))
+        # TTL deletes get no free quota (Firestore pricing page).
+        charges.append(ctx.charge("firestore", "deletes", location, "TTL deletes", requests * u.firestore_deletes_per_request, "usage", free=False))
+        charges.append(ctx.charge("firestore", "storage", location, "stored data", u.firestore_gb * share, "usage", free=default_db))
+        if pitr:
+            notes.append("point-in-time recovery on: PITR data assumed equal to the stored data")
+            charges.append(ctx.charge("firestore", "pitr_storage", location, "PITR data", u.firestore_gb * share, "usage", free=False))
+
+    return [ctx.line(resource, location, build)]
+
+
+@rule("gcp:firestore/backupSchedule:BackupSchedule")
+def firestore_backups(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    databases = ctx.linked(resource, FIRESTORE_DB) or ctx.of_types(FIRESTORE_DB)
+    location = region_of(databases[0].inputs.get("locationId"), ctx.region) if databases else ctx.region
+    location = location.lower() if location.lower() in ("nam5", "eur3") else location
+    retention_days = seconds(inputs.get("retention"), 7 * 86400) / 86400
+    weekly = bool(inputs.get("weeklyRecurrence"))
+    kept = max(retention_days / (7 if weekly else 1), 1)
+    share = 1 / max(len(ctx.of_types(FIRESTORE_DB)), 1)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"{'weekly' if weekly else 'daily'} backups kept {retention_days:g} days → {kept:g} backups of {ctx.usage.firestore_gb * share:g} GiB")
+        charges.append(ctx.charge("firestore", "backup_storage", location, "backup data", kept * ctx.usage.firestore_gb * share, "usage", free=False))
+
+    return [ctx.line(resource, location, build)]
+
+
+# ---------------------------------------------------------------- Cloud Storage
+
+
+@rule("gcp:storage/bucket:Bucket")
+def storage_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    location = region_of(inputs.get("location"), ctx.region)
+    storage_class = str(inputs.get("storageClass") or "STANDARD").lower()
+    if storage_class in ("regional", "multi_regional"):
+        storage_class = "standard"
+    bucket_class = str((inputs.get("labels") or {}).get("bucket-class") or "other")
+    sizes = ctx.usage.bucket_gb
+    size = sizes.get(bucket_class, sizes.get("other", 0.0))
+    u = ctx.usage
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"{size:g} GiB stored ({bucket_class!r} bucket class from its label), {storage_class} class")
+        if (inputs.get("softDeletePolicy") or {}).get("retentionDurationSeconds", 0):
+            notes.append("soft-deleted objects are billed while retained: not included (assumes few deletions)")
+        charges.append(ctx.charge("cloud_storage", storage_class, location, f"{storage_class} storage", size, "usage"))
+        charges.append(ctx.charge("cloud_storage", "class_a", location, "class A operations", u.bucket_class_a_ops, "usage"))
+        charges.append(ctx.charge("cloud_storage", "class_b", location, "class B operations", u.bucket_class_b_ops, "usage"))
+
+    return [ctx.line(resource, location, build)]
+
+
+# ---------------------------------------------------------------- registry, secrets, logging, monitoring
+
+
+@rule("gcp:artifactregistry/repository:Repository")
+def artifact_repository(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    location = region_of(resource.inputs.get("location"), ctx.region)
+    repositories = ctx.of_types(resource.type)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        size = ctx.usage.image_gb / len(repositories)
+        notes.append(f"{size:g} GiB of images kept (image_gb split over {len(repositories)} repositories)")
+        charges.append(ctx.charge("artifact_registry", "storage", location, "image storage", size, "usage"))
+
+    return [ctx.line(resource, location, build)]
+
+
+@rule("gcp:secretmanager/secret:Secret")
+def secret(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    replicas = lookup(resource.inputs, "replication.userManaged.replicas") or []
+    locations = max(len(replicas), 1)
+    secrets = ctx.of_types(resource.type)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        accesses = ctx.usage.secret_accesses / len(secrets)
+        notes.append(f"1 active version in {locations} location(s); {accesses:,.0f} accesses (secret_accesses split over {len(secrets)} secrets)")
+        charges.append(ctx.charge("secret_manager", "active_version", "global", "active versions", locations, "fixed"))
+        charges.append(ctx.charge("secret_manager", "access", "global", "access operations", accesses, "usage"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+@rule("gcp:logging/metric:Metric")
+def log_metric(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"user-defined log-based metric: {ctx.usage.metric_mib:g} MiB of samples a month")
+        charges.append(ctx.charge("monitoring", "metric_data", "global", "metric samples", ctx.usage.metric_mib, "usage"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+@rule("gcp:logging/projectBucketConfig:ProjectBucketConfig")
+def log_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    retention = number(resource.inputs.get("retentionDays"), 30)
+    held = ctx.usage.log_gb * max(retention - 30, 0) / 30
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"retention {retention:g} days: {held:g} GiB held past the included 30 days (all log_gb routed here)")
+        charges.append(ctx.charge("logging", "retention", "global", "retention beyond 30 days", held, "usage"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+@rule("gcp:monitoring/alertPolicy:AlertPolicy")
+def alert_policy(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    conditions = len(resource.inputs.get("conditions") or [])
+    series = conditions * SECONDS_PER_MONTH / 60
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"{conditions} condition(s), each returning 1 time series per 60 s evaluation")
+        charges.append(ctx.charge("monitoring", "alert_condition", "global", "alert conditions", conditions, "fixed"))
+        charges.append(ctx.charge("monitoring", "alert_time_series", "global", "time series returned", series, "fixed"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+@rule("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig")
+def uptime_check(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    period = seconds(resource.inputs.get("period"), 60)
+    regions = len(resource.inputs.get("selectedRegions") or []) or 6
+    executions = SECONDS_PER_MONTH / period * regions
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"every {period:g} s from {regions} checker regions")
+        charges.append(ctx.charge("monitoring", "uptime_check_execution", "global", "executions", executions, "fixed"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+# ---------------------------------------------------------------- load balancer, Cloud Armor, NAT, IPs
+
+
+@rule("gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule")
+def forwarding_rule(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    nth = ctx.next_count("forwarding-rules")
+    price_id = "forwarding_rule_first5" if nth <= 5 else "forwarding_rule_additional"
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"forwarding rule #{nth} of the project, up all month")
+        charges.append(ctx.charge("load_balancing", price_id, "global", "forwarding rule hours", HOURS_PER_MONTH, "fixed"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+@rule("gcp:compute/uRLMap:URLMap", "gcp:compute/regionUrlMap:RegionUrlMap")
+def url_map(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    maps = ctx.of_types("gcp:compute/uRLMap:URLMap", "gcp:compute/regionUrlMap:RegionUrlMap")
+    region = region_of(resource.inputs.get("region"), ctx.region)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        inbound, outbound = ctx.usage.ingress_gb / len(maps), ctx.usage.egress_gb / len(maps)
+        notes.append(f"all user traffic through the load balancer: {inbound:g} GiB in, {outbound:g} GiB out, processed in {region}")
+        charges.append(ctx.charge("load_balancing", "inbound_data", region, "inbound data processed", inbound, "usage"))
+        charges.append(ctx.charge("load_balancing", "outbound_data", region, "outbound data processed", outbound, "usage"))
+
+    return [ctx.line(resource, region, build)]
+
+
+@rule("gcp:compute/securityPolicy:SecurityPolicy")
+def security_policy(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    rules = len(resource.inputs.get("rules") or [])
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"{rules} inline rule(s); every request evaluated ({ctx.usage.requests_per_month:,.0f} a month)")
+        charges.append(ctx.charge("cloud_armor", "policy", "global", "policy", 1, "fixed"))
+        charges.append(ctx.charge("cloud_armor", "rule", "global", "rules", rules, "fixed"))
+        charges.append(ctx.charge("cloud_armor", "requests", "global", "requests evaluated", ctx.usage.requests_per_month, "usage"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+@rule("gcp:compute/securityPolicyRule:SecurityPolicyRule")
+def security_policy_rule(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        charges.append(ctx.charge("cloud_armor", "rule", "global", "rule", 1, "fixed"))
+
+    return [ctx.line(resource, "global", build)]
+
+
+@rule("gcp:compute/routerNat:RouterNat")
+def router_nat(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    region = region_of(inputs.get("region"), ctx.region)
+    vms = round(sum(count for r, count, _ in vm_fleet(ctx) if vm_region(r, ctx) == region), 2)
+    manual_ips = len(inputs.get("natIps") or [])
+    ips = manual_ips if inputs.get("natIpAllocateOption") == "MANUAL_ONLY" else (1 if vms else 0)
+    nats = len([n for n in ctx.of_types(resource.type) if region_of(n.inputs.get("region"), ctx.region) == region])
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"{vms} VM(s) in {region} use the gateway; {ctx.usage.nat_gb / nats:g} GiB processed; {ips} external IP(s)")
+        if vms > 32:
+            charges.append(ctx.charge("cloud_nat", "gateway_hour_cap", region, "gateway hours (over 32 VMs)", HOURS_PER_MONTH, "fixed"))
+        else:
+            charges.append(ctx.charge("cloud_nat", "vm_hour", region, "VM-hours on the gateway", vms * HOURS_PER_MONTH, "fixed"))
+        charges.append(ctx.charge("cloud_nat", "data", region, "data processed", ctx.usage.nat_gb / nats, "usage"))
+        if ips:
+            charges.append(ctx.charge("cloud_nat", "ip_hour", region, "NAT IP hours", ips * HOURS_PER_MONTH, "fixed"))
+
+    return [ctx.line(resource, region, build)]
+
+
+@rule("gcp:compute/address:Address", "gcp:compute/globalAddress:GlobalAddress")
+def address(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    if str(resource.inputs.get("addressType") or "EXTERNAL") != "EXTERNAL":
+        return [LineItem(resource.urn, resource.type, resource.name, "free", reason="internal addresses have no charge")]
+    region = region_of(resource.inputs.get("region"), "global")
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append("a reserved external address, assumed in use all month")
+        charges.append(ctx.charge("network", "static_ip_in_use", region, "IP hours", HOURS_PER_MONTH, "fixed"))
+
+    return [ctx.line(resource, region, build)]
+
+
+# ---------------------------------------------------------------- Compute Engine
+
+
+def _machine_settings(inputs: dict[str, Any]) -> tuple[str, bool, list[tuple[str, int]], list[tuple[str, float]]]:
+    """Machine type, spot, accelerators, disks (type, GiB) from an instance or template's inputs."""
+    machine = basename(inputs.get("machineType"))
+    scheduling = inputs.get("scheduling") or {}
+    spot = scheduling.get("provisioningModel") == "SPOT" or bool(scheduling.get("preemptible"))
+    accelerators = [(basename(a.get("type")), int(number(a.get("count"), 1))) for a in inputs.get("guestAccelerators") or []]
+    disks: list[tuple[str, float]] = []
+    boot = inputs.get("bootDisk")
+    if boot:
+        params = boot.get("initializeParams") or {}
+        disks.append((basename(params.get("type")) or "pd-standard", number(params.get("size"), 10)))
+    for disk in inputs.get("disks") or []:
+        disks.append((basename(disk.get("diskType")) or "pd-standard", number(disk.get("diskSizeGb"), 10)))
+    return machine, spot, accelerators, disks
+
+
+def _compute_charges(ctx: Context, region: str, settings: tuple[str, bool, list[tuple[str, int]], list[tuple[str, float]]],
+                     count: float, hours: float, charges: list[Charge], notes: list[str]) -> None:
+    machine, spot, accelerators, disks = settings
+    if not machine:
+        raise NoPrice("compute machine type not set (machineType is empty or computed)")
+    kind: Kind = "fixed"
+    machine_id = f"{'spot' if spot else 'machine'}.{machine}"
+    notes.append(f"{count:g} × {machine}{' (Spot)' if spot else ''} for {hours:,.0f} instance-hours a month")
+    charges.append(ctx.charge("compute", machine_id, region, f"{machine}{' spot' if spot else ''} hours", count * hours, kind))
+    bundled = ctx.book.file("compute").bundled_accelerators.get(machine, {})
+    for gpu, per in [*bundled.items(), *accelerators]:
+        gpu_id = f"{'gpu_spot' if spot else 'gpu'}.{gpu}"
+        charges.append(ctx.charge("compute", gpu_id, region, f"{per} × {gpu} GPU hours", count * per * hours, kind))
+    for disk_type, size in disks:
+        charges.append(ctx.charge("compute", f"disk.{disk_type}", region, f"{size:g} GiB {disk_type}", count * size, kind))
+
+
+def vm_region(resource: DeclaredResource, ctx: Context) -> str:
+    inputs = resource.inputs
+    return region_of(inputs.get("region") or inputs.get("zone"), ctx.region)
+
+
+def _template_of(group: DeclaredResource, ctx: Context) -> DeclaredResource | None:
+    templates = ctx.linked(group, *TEMPLATES)
+    return templates[0] if templates else None
+
+
+def cron_days_per_month(cron: str) -> float | None:
+    """Days a month a cron schedule fires (minute hour day-of-month month day-of-week); None if unknown."""
+    parts = cron.split()
+    if len(parts) != 5 or parts[2] != "*" or parts[3] != "*":
+        return None
+    days: set[int] = set()
+    for item in parts[4].split(","):
+        if item == "*":
+            days.update(range(7))
+        elif re.match(r"^\d-\d$", item):
+            low, high = (int(x) for x in item.split("-"))
+            days.update(range(low, high + 1))
+        elif item.isdigit():
+            days.add(int(item) % 7)
+        else:
+            return None
+    return len(days) * 365 / 12 / 7
+
+
+def group_hours(group: DeclaredResource, ctx: Context) -> tuple[float, str]:
+    """Instance-hours a month of a managed instance group, from its autoscaler or target size."""
+    hours = min(ctx.usage.vm_hours, HOURS_PER_MONTH)
+    autoscalers = ctx.dependents(group, *AUTOSCALERS)
+    if not autoscalers:
+        size = int(number(group.inputs.get("targetSize"), 0))
+        return size * hours, f"target size {size} × {hours:g} h"
+    policy = autoscalers[0].inputs.get("autoscalingPolicy") or {}
+    low = int(number(policy.get("minReplicas"), 1))
+    high = int(number(policy.get("maxReplicas"), low))
+    total, why = low * hours, f"autoscaler minimum {low} × {hours:g} h"
+    for schedule in policy.get("scalingSchedules") or []:
+        extra = max(int(number(schedule.get("minRequiredReplicas"), 0)) - low, 0)
+        days = cron_days_per_month(str(schedule.get("schedule") or ""))
+        duration = number(schedule.get("durationSec"), 0) / 3600
+        if days is None:
+            raise NoPrice(f"scaling schedule {schedule.get('schedule')!r}: only day-of-week cron schedules are understood")
+        total += extra * days * duration
+        why += f" + schedule {schedule.get('schedule')!r}: {extra} more × {duration:g} h × {days:.1f} days"
+    return total, why + f" (max {high}; load-driven scale-out not included)"
+
+
+def vm_fleet(ctx: Context) -> list[tuple[DeclaredResource, float, str]]:
+    """Every VM-producing resource with its average number of running instances."""
+    fleet: list[tuple[DeclaredResource, float, str]] = [(r, 1.0, "a single instance") for r in ctx.of_types(INSTANCE)]
+    for group in ctx.of_types(*MIGS):
+        try:
+            hours, why = group_hours(group, ctx)
+        except NoPrice:
+            continue
+        fleet.append((group, hours / HOURS_PER_MONTH, why))
+    return fleet
+
+
+@rule(INSTANCE)
+def instance(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    region = vm_region(resource, ctx)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        _compute_charges(ctx, region, _machine_settings(resource.inputs), 1, min(ctx.usage.vm_hours, HOURS_PER_MONTH), charges, notes)
+
+    return [ctx.line(resource, region, build)]
+
+
+@rule(*MIGS)
+def instance_group(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    region = vm_region(resource, ctx)
+    template = _template_of(resource, ctx)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        if template is None:
+            raise NoPrice("instance group without a template declared in this program (cannot read its machine type)")
+        hours, why = group_hours(resource, ctx)
+        notes.append(f"{why}; machine from template {template.name!r}")
+        _compute_charges(ctx, region, _machine_settings(template.inputs), 1, hours, charges, notes)
+
+    return [ctx.line(resource, region, build)]
+
+
+@rule("gcp:compute/disk:Disk", "gcp:compute/regionDisk:RegionDisk")
+def disk(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    region = region_of(inputs.get("region") or inputs.get("zone"), ctx.region)
+    disk_type, size = basename(inputs.get("type")) or "pd-standard", number(inputs.get("size"), 10)
+    replicas = 2 if resource.type.endswith("RegionDisk") else 1
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        charges.append(ctx.charge("compute", f"disk.{disk_type}", region, f"{size:g} GiB {disk_type}", size * replicas, "fixed"))
+
+    return [ctx.line(resource, region, build)]
+
+
+@rule("gcp:vpcaccess/connector:Connector")
+def vpc_connector(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    region = region_of(inputs.get("region"), ctx.region)
+    machine = basename(inputs.get("machineType")) or "e2-micro"
+    count = int(number(inputs.get("minInstances"), 2))
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append("Serverless VPC Access connector instances are billed as Compute Engine VMs")
+        _compute_charges(ctx, region, (machine, False, [], []), count, HOURS_PER_MONTH, charges, notes)
+
+    return [ctx.line(resource, region, build)]
+
+
+# ---------------------------------------------------------------- Vertex AI endpoints
+
+
+@rule(VERTEX_DEPLOYMENT)
+def vertex_deployment(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    inputs = resource.inputs
+    region = region_of(inputs.get("location"), ctx.region)
+    resources = lookup(inputs, "deployConfig.dedicatedResources") or {}
+    spec = resources.get("machineSpec") or {}
+    machine = str(spec.get("machineType") or "")
+    accelerator = str(spec.get("acceleratorType") or "")
+    accelerators = int(number(spec.get("acceleratorCount"), 1 if accelerator else 0))
+    replicas = int(number(resources.get("minReplicaCount"), 1))
+    hours = min(ctx.usage.endpoint_hours, HOURS_PER_MONTH)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        if not machine:
+            raise NoPrice("vertex_ai deployment without deployConfig.dedicatedResources.machineSpec.machineType")
+        notes.append(f"{replicas} replica(s) (min replica count) × {machine}"
+                     + (f" + {accelerators} × {accelerator}" if accelerator else "") + f", {hours:g} h a month; autoscaling above it not included")
+        charges.append(ctx.charge("vertex_ai", f"node.{machine}", region, f"{machine} node-hours", replicas * hours, "fixed"))
+        if accelerator:
+            charges.append(ctx.charge("vertex_ai", f"accelerator.{accelerator}", region, f"{accelerator} hours", replicas * accelerators * hours, "fixed"))
+
+    return [ctx.line(resource, region, build)]
