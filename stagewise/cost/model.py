@@ -137,6 +137,7 @@ class Estimate:
             "region": self.region,
             "currency": "USD",
             "monthlyUsd": self.total,
+            "totalMonthlyUsd": self.total,
             "fixedUsd": self.fixed,
             "usageUsd": self.usage_total,
             "budgetUsd": self.budget_usd,
