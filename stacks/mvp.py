@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from stacks import common
+from stacks.budget import billing_budget
 from stacks.config import StackConfig
 
 
@@ -22,6 +23,7 @@ def compose(config: StackConfig) -> None:
     )
     chat = common.chat_service("chat", config, config.service, wiring)
     common.error_metric("chat-errors", config, chat)
+    billing_budget(config, depends_on=apis.ready)
 
     pulumi.export("stage", config.stage)
     pulumi.export("service_url", chat.uri)
