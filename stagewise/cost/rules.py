@@ -478,7 +478,8 @@ def _compute_charges(ctx: Context, region: str, settings: tuple[str, bool, list[
         gpu_id = f"{'gpu_spot' if spot else 'gpu'}.{gpu}"
         charges.append(ctx.charge("compute", gpu_id, region, f"{per} × {gpu} GPU hours", count * per * hours, kind))
     for disk_type, size in disks:
-        charges.append(ctx.charge("compute", f"disk.{disk_type}", region, f"{size:g} GiB {disk_type}", count * size, kind))
+        # Disks of group instances exist while the instances do: GiB-months prorated by the hours.
+        charges.append(ctx.charge("compute", f"disk.{disk_type}", region, f"{size:g} GiB {disk_type}", count * size * hours / HOURS_PER_MONTH, kind))
 
 
 def vm_region(resource: DeclaredResource, ctx: Context) -> str:
