@@ -6,6 +6,7 @@ GPU count, min instances, storage class, location…) and multiplies usage from 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -334,6 +335,19 @@ def log_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     return [ctx.line(resource, "global", build)]
 
 
+@rule("gcp:compute/subnetwork:Subnetwork")
+def subnetwork(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    if not resource.inputs.get("logConfig"):
+        return [LineItem(resource.urn, resource.type, resource.name, "free", reason="a subnet without flow logs has no charge")]
+    sampling = number((resource.inputs.get("logConfig") or {}).get("flowSampling"), 0.5)
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"flow logs on (sampling {sampling:g}): {ctx.usage.flow_log_gb:g} GiB a month (flow_log_gb)")
+        charges.append(ctx.charge("logging", "vended_network_logs", "global", "VPC flow logs", ctx.usage.flow_log_gb, "usage"))
+
+    return [ctx.line(resource, region_of(resource.inputs.get("region"), ctx.region), build)]
+
+
 @rule("gcp:monitoring/alertPolicy:AlertPolicy")
 def alert_policy(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     conditions = len(resource.inputs.get("conditions") or [])
@@ -365,24 +379,37 @@ def uptime_check(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
 
 @rule("gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule")
 def forwarding_rule(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
-    nth = ctx.next_count("forwarding-rules")
+    # Global rules and each region's rules are counted separately for the "first 5" tier.
+    scope = "global" if resource.type.endswith("GlobalForwardingRule") else region_of(resource.inputs.get("region"), ctx.region)
+    nth = ctx.next_count(f"forwarding-rules:{scope}")
     price_id = "forwarding_rule_first5" if nth <= 5 else "forwarding_rule_additional"
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"forwarding rule #{nth} of the project, up all month")
+        notes.append(f"forwarding rule #{nth} of the project ({scope}), up all month")
         charges.append(ctx.charge("load_balancing", price_id, "global", "forwarding rule hours", HOURS_PER_MONTH, "fixed"))
 
     return [ctx.line(resource, "global", build)]
 
 
-@rule("gcp:compute/uRLMap:URLMap", "gcp:compute/regionUrlMap:RegionUrlMap")
+URL_MAPS = ("gcp:compute/uRLMap:URLMap", "gcp:compute/regionUrlMap:RegionUrlMap")
+
+
+def _redirect_only(url_map: DeclaredResource) -> bool:
+    inputs = url_map.inputs
+    return bool(inputs.get("defaultUrlRedirect")) and not inputs.get("defaultService") and not inputs.get("pathMatchers")
+
+
+@rule(*URL_MAPS)
 def url_map(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
-    maps = ctx.of_types("gcp:compute/uRLMap:URLMap", "gcp:compute/regionUrlMap:RegionUrlMap")
+    if _redirect_only(resource):
+        return [LineItem(resource.urn, resource.type, resource.name, "free",
+                         reason="redirect-only URL map (HTTP→HTTPS): its few bytes are not counted; traffic is billed on the serving URL map")]
+    maps = [m for m in ctx.of_types(*URL_MAPS) if not _redirect_only(m)]
     region = region_of(resource.inputs.get("region"), ctx.region)
 
     def build(charges: list[Charge], notes: list[str]) -> None:
         inbound, outbound = ctx.usage.ingress_gb / len(maps), ctx.usage.egress_gb / len(maps)
-        notes.append(f"all user traffic through the load balancer: {inbound:g} GiB in, {outbound:g} GiB out, processed in {region}")
+        notes.append(f"user traffic through the load balancer: {inbound:g} GiB in, {outbound:g} GiB out, processed in {region}")
         charges.append(ctx.charge("load_balancing", "inbound_data", region, "inbound data processed", inbound, "usage"))
         charges.append(ctx.charge("load_balancing", "outbound_data", region, "outbound data processed", outbound, "usage"))
 
@@ -416,11 +443,13 @@ def router_nat(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     region = region_of(inputs.get("region"), ctx.region)
     vms = round(sum(count for r, count, _ in vm_fleet(ctx) if vm_region(r, ctx) == region), 2)
     manual_ips = len(inputs.get("natIps") or [])
-    ips = manual_ips if inputs.get("natIpAllocateOption") == "MANUAL_ONLY" else (1 if vms else 0)
+    # AUTO_ONLY allocates addresses as endpoints need them: at least one while anything egresses.
+    ips = manual_ips if inputs.get("natIpAllocateOption") == "MANUAL_ONLY" else max(1, math.ceil(vms / 32))
     nats = len([n for n in ctx.of_types(resource.type) if region_of(n.inputs.get("region"), ctx.region) == region])
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"{vms} VM(s) in {region} use the gateway; {ctx.usage.nat_gb / nats:g} GiB processed; {ips} external IP(s)")
+        notes.append(f"{vms:g} VM(s) in {region} use the gateway (Cloud Run direct VPC egress adds no VM-hours here); "
+                     f"{ctx.usage.nat_gb / nats:g} GiB processed; {ips} external IP(s)")
         if vms > 32:
             charges.append(ctx.charge("cloud_nat", "gateway_hour_cap", region, "gateway hours (over 32 VMs)", HOURS_PER_MONTH, "fixed"))
         else:
