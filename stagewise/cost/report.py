@@ -1,0 +1,122 @@
+"""The per-stage comparison in docs/cost.md, generated from the real stacks.
+
+`uv run python -m stagewise.cost.report --write` rewrites the block between the markers;
+tests/test_cost_doc.py fails when the document and the stacks disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stagewise.cost.estimate import estimate_run
+from stagewise.cost.model import Estimate
+from stagewise.engine import REPO_ROOT, ProgramError, run_stack
+
+DOC = REPO_ROOT / "docs" / "cost.md"
+START, END = "<!-- cost-table:start -->", "<!-- cost-table:end -->"
+
+# The lab report's economic model (USD per month) and what it counted.
+SEED: Mapping[str, tuple[str, str]] = {
+    "mvp": ("5–10", "Cloud Run 0–5, Storage <1, Logs/Monitoring <1; model calls not counted"),
+    "staging": ("30–60", "two Cloud Run services 10–20, buckets <1, a small test-inference VM 20–40"),
+    "prod": ("200–400", "Vertex AI endpoint / GPU VM 150–300, load balancer 15–20, monitoring + logging 10–20, storage 1–5"),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A cheaper honest configuration of a stage: config overrides and why they are honest."""
+
+    title: str
+    overrides: Mapping[str, object]
+    why: str
+
+
+CHEAPEST: Mapping[str, Variant] = {
+    "mvp": Variant(
+        "gemini-2.5-flash-lite as the model",
+        {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash-lite"}},
+        "a chat MVP rarely needs more than Flash-Lite; everything else already scales to zero inside free tiers",
+    ),
+}
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _estimate(stack: str, overrides: Mapping[str, object] | None = None) -> Estimate:
+    config = {key: value if isinstance(value, str) else json.dumps(value) for key, value in (overrides or {}).items()}
+    return estimate_run(run_stack(stack, overrides=config))
+
+
+def _top(estimate: Estimate, count: int = 3) -> str:
+    lines = sorted(estimate.by_status("priced"), key=lambda line: -line.monthly)[:count]
+    return ", ".join(f"{line.name} {_money(line.monthly)}" for line in lines if line.monthly >= 0.005)
+
+
+def stacks() -> list[str]:
+    return sorted((p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml")),
+                  key=lambda s: (list(SEED).index(s) if s in SEED else len(SEED), s))
+
+
+def render_table(names: Sequence[str] | None = None) -> str:
+    names = list(names or stacks())
+    rows = [
+        "| Stage | Lab report | stagewise (stage defaults) | fixed / usage | requests a month | biggest lines | priced / free / unpriced |",
+        "|---|---:|---:|---|---:|---|---|",
+    ]
+    cheap_rows: list[str] = []
+    for stage in [*SEED, *[n for n in names if n not in SEED]]:
+        seed = SEED.get(stage, ("—", ""))[0]
+        if stage not in names:
+            rows.append(f"| {stage} | {seed} | no `Pulumi.{stage}.yaml` yet | | | | |")
+            continue
+        try:
+            estimate = _estimate(stage)
+        except ProgramError as exc:
+            rows.append(f"| {stage} | {seed} | program fails: {str(exc).splitlines()[0]} | | | | |")
+            continue
+        counts = "/".join(str(len(estimate.by_status(s))) for s in ("priced", "free", "unpriced"))
+        rows.append(
+            f"| {stage} | {seed} | **{_money(estimate.total)}** | {_money(estimate.fixed)} / {_money(estimate.usage_total)} | "
+            f"{estimate.usage.requests_per_month:,.0f} | {_top(estimate)} | {counts} |"
+        )
+        variant = CHEAPEST.get(stage)
+        if variant is not None:
+            cheap = _estimate(stage, variant.overrides)
+            cheap_rows.append(f"| {stage} | {variant.title} | {_money(cheap.total)} (from {_money(estimate.total)}) | {variant.why} |")
+    out = rows
+    if cheap_rows:
+        out += ["", "Cheapest honest configuration (same usage):", "",
+                "| Stage | Change | Monthly | Why it is honest |", "|---|---|---:|---|", *cheap_rows]
+    return "\n".join(out)
+
+
+def splice(document: str, table: str) -> str:
+    if START not in document or END not in document:
+        raise ValueError(f"{DOC.name} lacks the markers {START} … {END}")
+    head, rest = document.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table}\n{END}{tail}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", action="store_true", help=f"rewrite the table in {DOC.relative_to(REPO_ROOT)}")
+    args = parser.parse_args(argv)
+    table = render_table()
+    if args.write:
+        DOC.write_text(splice(DOC.read_text(), table))
+    else:
+        print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
