@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from stagewise.cli import EXIT_OK, command, parse_overrides
+from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_OK, command, parse_overrides
 from stacks.config.usage import USAGE_DOCS, UsageProfile
 
 # Short flags for the figures people change most; every field is reachable through --usage.
@@ -95,6 +95,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def _cost_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml (e.g. mvp, staging, prod)")
     parser.add_argument("--brief", action="store_true", help="text: one line per resource, without the charges")
+    parser.add_argument("--fail-on-unpriced", action="store_true", help="exit 1 when a resource has no price (CI gate)")
+    parser.add_argument("--fail-over-budget", action="store_true", help="exit 1 when the estimate exceeds stagewise:budget.monthlyUsd")
     _common(parser)
 
 
@@ -109,6 +111,8 @@ def cost_command(args: argparse.Namespace) -> int:
         print(render_markdown(estimate))
     else:
         print(render_text(estimate, detail=not args.brief))
+    if (args.fail_on_unpriced and estimate.unpriced) or (args.fail_over_budget and estimate.over_budget):
+        return EXIT_FAILED_CHECKS
     return EXIT_OK
 
 

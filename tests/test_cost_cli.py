@@ -82,3 +82,17 @@ def test_review_has_a_cost_section_and_warns_over_budget(capsys: pytest.CaptureF
     _, raw = run_cli(capsys, "review", "mvp", "--format", "json", "--config", 'stagewise:budget={"monthlyUsd": 1000}')
     cost = json.loads(raw)["cost"]
     assert cost["budgetUsd"] == 1000 and cost["overBudget"] is False and cost["warnings"] == []
+
+
+def test_gates_fail_the_command_over_budget_and_pass_within(capsys: pytest.CaptureFixture[str]) -> None:
+    over = 'stagewise:budget={"monthlyUsd": 1}'
+    code, text = run_cli(capsys, "cost", "mvp", "--brief", "--fail-over-budget", "--config", over)
+    assert code == 1 and "exceeds the budget" in text
+    code, _ = run_cli(capsys, "cost", "mvp", "--brief", "--fail-over-budget", "--fail-on-unpriced",
+                      "--config", 'stagewise:budget={"monthlyUsd": 1000}')
+    assert code == 0
+
+
+def test_unit_prices_print_as_plain_decimals(capsys: pytest.CaptureFixture[str]) -> None:
+    _, text = run_cli(capsys, "cost", "mvp")
+    assert "e-0" not in text and "× $0.0000003 =" in text  # Gemini 2.5 Flash input, $0.30 per million

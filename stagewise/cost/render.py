@@ -20,7 +20,9 @@ def quantity(value: float) -> str:
 
 
 def unit_price(value: float) -> str:
-    return f"${value:.10g}"
+    """Plain decimals, no exponent: $0.0000003 per token reads better than $3e-07."""
+    text = f"{value:.10f}".rstrip("0").rstrip(".")
+    return f"${text or '0'}"
 
 
 def charge_text(charge: Charge) -> str:
