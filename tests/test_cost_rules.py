@@ -396,3 +396,31 @@ def test_component_resources_carry_no_line() -> None:
 
     result = estimate(lambda: Group() and None)
     assert [l.name for l in result.lines] == ["inner"]
+
+
+def test_vertex_spot_nodes_are_unpriced_rather_than_priced_on_demand() -> None:
+    def program() -> None:
+        vertex.AiEndpointWithModelGardenDeployment(
+            "spot", location="us-central1", publisher_model_name="publishers/google/models/gemma3@gemma-3-1b-it",
+            deploy_config=vertex.AiEndpointWithModelGardenDeploymentDeployConfigArgs(
+                dedicated_resources=vertex.AiEndpointWithModelGardenDeploymentDeployConfigDedicatedResourcesArgs(
+                    machine_spec=vertex.AiEndpointWithModelGardenDeploymentDeployConfigDedicatedResourcesMachineSpecArgs(
+                        machine_type="g2-standard-12", accelerator_type="NVIDIA_L4", accelerator_count=1),
+                    min_replica_count=1, spot=True)))
+
+    item = line(estimate(program), "spot")
+    assert item.status == "unpriced" and "Spot" in item.reason
+
+
+def test_cloud_run_manual_scaling_counts_as_warm_instances() -> None:
+    def program() -> None:
+        cloudrunv2.Service(
+            "manual", location="us-central1", deletion_protection=False,
+            scaling=cloudrunv2.ServiceScalingArgs(scaling_mode="MANUAL", manual_instance_count=2),
+            template=cloudrunv2.ServiceTemplateArgs(containers=[cloudrunv2.ServiceTemplateContainerArgs(
+                image="us-docker.pkg.dev/cloudrun/container/hello",
+                resources=cloudrunv2.ServiceTemplateContainerResourcesArgs(limits={"cpu": "1", "memory": "1Gi"}, cpu_idle=False))]))
+
+    item = line(estimate(program, requests_per_month=0), "manual")
+    seconds = 2 * HOURS * 3600  # two instances all month, instance-based
+    assert charge(item, "CPU (instance-based)") == pytest.approx((seconds - 240_000) * 0.000018, abs=CENT)  # 90.29

@@ -110,7 +110,8 @@ def _gpu_count(inputs: dict[str, Any]) -> int:
 def _min_instances(inputs: dict[str, Any]) -> int:
     template_min = lookup(inputs, "template.scaling.minInstanceCount")
     service_min = lookup(inputs, "scaling.minInstanceCount")
-    return int(max(number(template_min, 0), number(service_min, 0)))
+    manual = lookup(inputs, "scaling.manualInstanceCount") if lookup(inputs, "scaling.scalingMode") == "MANUAL" else None
+    return int(max(number(template_min, 0), number(service_min, 0), number(manual, 0)))
 
 
 @rule(RUN_SERVICE)
@@ -644,6 +645,8 @@ def vertex_deployment(resource: DeclaredResource, ctx: Context) -> list[LineItem
     def build(charges: list[Charge], notes: list[str]) -> None:
         if not machine:
             raise NoPrice("vertex_ai deployment without deployConfig.dedicatedResources.machineSpec.machineType")
+        if resources.get("spot"):
+            raise NoPrice(f"vertex_ai Spot node {machine} (vertex_ai.yaml has on-demand node-hours only)")
         notes.append(f"{replicas} replica(s) (min replica count) × {machine}"
                      + (f" + {accelerators} × {accelerator}" if accelerator else "") + f", {hours:g} h a month; autoscaling above it not included")
         charges.append(ctx.charge("vertex_ai", f"node.{machine}", region, f"{machine} node-hours", replicas * hours, "fixed"))
