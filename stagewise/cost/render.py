@@ -52,7 +52,7 @@ def render_text(estimate: Estimate, *, detail: bool = True) -> str:
         out.append(f"  {line.name:<{width}}  {_short_type(line.type):<44} {money(line.fixed):>10} {money(line.usage):>10} {money(line.monthly):>10}")
         if detail:
             out += [f"      {charge_text(charge)}" for charge in line.charges]
-            out += [f"      assumes {note}" for note in line.assumptions]
+            out += [f"      assumes: {note}" for note in line.assumptions]
     out.append(f"  {'TOTAL':<{width}}  {'':<44} {money(estimate.fixed):>10} {money(estimate.usage_total):>10} {money(estimate.total):>10}")
     unpriced = estimate.unpriced
     if unpriced:

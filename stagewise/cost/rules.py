@@ -234,7 +234,7 @@ def firestore_database(resource: DeclaredResource, ctx: Context) -> list[LineIte
         charges.append(ctx.charge("firestore", "deletes", location, "TTL deletes", requests * u.firestore_deletes_per_request, "usage", free=False))
         charges.append(ctx.charge("firestore", "storage", location, "stored data", u.firestore_gb * share, "usage", free=default_db))
         if pitr:
-            notes.append("point-in-time recovery on: PITR data assumed equal to the stored data")
+            notes.append("point-in-time recovery on: PITR data as large as the stored data")
             charges.append(ctx.charge("firestore", "pitr_storage", location, "PITR data", u.firestore_gb * share, "usage", free=False))
 
     return [ctx.line(resource, location, build)]
@@ -276,7 +276,7 @@ def storage_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     def build(charges: list[Charge], notes: list[str]) -> None:
         notes.append(f"{size:g} GiB stored ({bucket_class!r} bucket class from its label), {storage_class} class")
         if (inputs.get("softDeletePolicy") or {}).get("retentionDurationSeconds", 0):
-            notes.append("soft-deleted objects are billed while retained: not included (assumes few deletions)")
+            notes.append("few deletions: soft-deleted objects (billed while retained) not included")
         charges.append(ctx.charge("cloud_storage", storage_class, location, f"{storage_class} storage", size, "usage"))
         charges.append(ctx.charge("cloud_storage", "class_a", location, "class A operations", u.bucket_class_a_ops, "usage"))
         charges.append(ctx.charge("cloud_storage", "class_b", location, "class B operations", u.bucket_class_b_ops, "usage"))
@@ -469,7 +469,7 @@ def address(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     region = region_of(resource.inputs.get("region"), "global")
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append("a reserved external address, assumed in use all month")
+        notes.append("a reserved external address in use all month")
         charges.append(ctx.charge("network", "static_ip_in_use", region, "IP hours", HOURS_PER_MONTH, "fixed"))
 
     return [ctx.line(resource, region, build)]
