@@ -21,6 +21,8 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
+from stagewise.engine import ProgramError
+
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 SCHEMA_KEYWORDS = frozenset({"type", "enum", "minimum", "maximum", "items", "default", "description"})
 _PROTO_LEVEL = {
@@ -32,8 +34,8 @@ _PROTO_LEVEL = {
 LEVEL_NAMES = {value: key for key, value in _PROTO_LEVEL.items()}
 
 
-class PolicyConfigError(ValueError):
-    """The policy config file is not what the Pulumi CLI would accept."""
+class PolicyConfigError(ProgramError):
+    """The policy config file is not what the Pulumi CLI would accept (the CLI exits 2 on it)."""
 
 
 @dataclass

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pulumi.runtime.proto import analyzer_pb2
@@ -105,7 +105,8 @@ class Analyzer:
         self.name: str = pack.PACK_NAME
         self.version = pack_version(pack_dir)
         self.source = source
-        self.servicer = _PolicyAnalyzerServicer(
+        # The servicer's gRPC methods are untyped; the request/response types are the analyzer protos.
+        self.servicer: Any = cast(Any, _PolicyAnalyzerServicer)(
             self.name, self.version, pack.all_policies(), pack.PACK_ENFORCEMENT, None, pack.PACK_DESCRIPTION
         )
         info = self.servicer.GetAnalyzerInfo(None, None)

@@ -6,7 +6,7 @@ Importing this package registers every rule; `all_policies()` hands them to `Pol
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy
 
 from . import compute, cost, iam, network, observability, runtime, secrets, storage  # noqa: F401  (registration)
 from .base import FAMILIES, RULES, Rule
@@ -17,7 +17,7 @@ PACK_DESCRIPTION = "Guardrails for the stagewise LLM chat assistant on Google Cl
 PACK_ENFORCEMENT = EnforcementLevel.MANDATORY
 
 
-def all_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+def all_policies() -> list[Policy]:
     return [rule.policy for rule in RULES]
 
 

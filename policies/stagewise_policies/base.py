@@ -207,16 +207,16 @@ def stack_rule(
                 resources.append(resource)
             config = config_with_defaults(schema_params, args.get_config())
             try:
-                findings = list(check(resources, config))
+                findings: list[tuple[Resource | None, Finding]] = list(check(resources, config))
             except UnknownValueError as error:
                 if unknowns == "skip":
                     raise
                 findings = [(None, _unknown_finding(error))]
-            for resource, finding in findings:
-                if resource is None:
+            for subject, finding in findings:
+                if subject is None:
                     report(_message("stack", finding), None)
                 else:
-                    report(_message(resource.label, finding), resource.urn)
+                    report(_message(subject.label, finding), subject.urn)
 
         policy = StackValidationPolicy(
             name=name,
