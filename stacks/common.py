@@ -16,7 +16,8 @@ from components.inference import InferenceEndpoint, InferenceEndpointArgs, Manag
 from components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
 from components.secrets import SecretSet, SecretSetArgs
 from components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
-from stacks.config import StackConfig
+from stacks.config import ConfigError, StackConfig
+from stacks.config.inference import ManagedInferenceConfig
 from stacks.config.service import ServiceConfig
 
 APP_DIR = str(Path(__file__).resolve().parent.parent / "app")
@@ -107,6 +108,12 @@ def secret_set(config: StackConfig, apis: ProjectServices, secret_ids: list[str]
 
 def managed_model(config: StackConfig) -> InferenceEndpoint:
     inference = config.inference
+    if not isinstance(inference, ManagedInferenceConfig):
+        # Self-hosted modes are composed by the staging/prod stages (stacks.parts.inference_endpoint).
+        raise ConfigError(
+            f"stagewise:inference.mode: {inference.mode!r} is not served by the {config.stage} stage, which calls a "
+            "managed model; set mode: managed (self-hosted modes belong to staging/prod)"
+        )
     return InferenceEndpoint(
         "inference",
         InferenceEndpointArgs(

@@ -57,6 +57,8 @@ def synthesize_outputs(
         out["name"] = f"projects/{project}/notificationChannels/{_short_hash(name)}"
     elif type_token == "gcp:vertex/aiEndpoint:AiEndpoint" or type_token.startswith("gcp:vertex/"):
         out["name"] = f"projects/{project}/locations/{region}/endpoints/{int(_short_hash(name), 16) % 10**12}"
+        # Model Garden deployments report the endpoint they created by its numeric id.
+        out["endpoint"] = str(int(_short_hash(name), 16) % 10**12)
     elif type_token == "gcp:logging/projectSink:ProjectSink":
         out["writerIdentity"] = f"serviceAccount:service-123456789012@gcp-sa-logging.iam.gserviceaccount.com"
     return out

@@ -10,10 +10,14 @@ from stacks.config.base import Section
 from stacks.config.budget import BudgetConfig
 from stacks.config.alerting import AlertingConfig
 from stacks.config.edge import EdgeConfig
-from stacks.config.inference import InferenceConfig
+from stacks.config.failover import FailoverConfig
+from stacks.config.inference import GpuVmInferenceConfig, InferenceConfig, ManagedInferenceConfig
 from stacks.config.network import NetworkConfig
 from stacks.config.observability import LoggingConfig
+from stacks.config.partners import PartnerServiceConfig
+from stacks.config.personas import PersonasConfig
 from stacks.config.regions import check_region
+from stacks.config.releases import ReleaseConfig
 from stacks.config.service import ServiceConfig
 from stacks.config.storage import BucketConfig, FirestoreConfig, check_bucket_keys
 from stacks.config.usage import UsageConfig
@@ -56,7 +60,12 @@ class StackConfig(Section):
     stage: Stage = Field(description="composition to deploy: mvp, staging or prod (default: the stack name)")
     labels: LabelsConfig = Field(default_factory=lambda: LabelsConfig(), description="labels on every resource")
     service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(), description="the chat service on Cloud Run")
-    inference: InferenceConfig = Field(default_factory=lambda: InferenceConfig(), description="how the model is served")
+    inference: InferenceConfig = Field(default_factory=lambda: ManagedInferenceConfig(), description="how the model is served")
+    test_inference: GpuVmInferenceConfig | None = Field(None, description="staging: a small test-inference VM (gpu-vm or CPU-only)")
+    partners: PartnerServiceConfig | None = Field(None, description="staging: the separate partner service and its partners")
+    personas: PersonasConfig = Field(default_factory=lambda: PersonasConfig(), description="IAM members per persona")
+    release: ReleaseConfig | None = Field(None, description="previous version of the chat service kept at its revision tag")
+    failover: FailoverConfig | None = Field(None, description="prod: regions the chat service runs in behind the load balancer")
     firestore: FirestoreConfig = Field(default_factory=lambda: FirestoreConfig(), description="the Firestore database")
     buckets: dict[str, BucketConfig] = Field(default_factory=dict, description="buckets by key: {key: {class: …}}")
     logging: LoggingConfig = Field(default_factory=lambda: LoggingConfig(), description="logging from day one")

@@ -1,0 +1,281 @@
+"""Composition pieces the staging and prod stages share: inference in any mode, the VPC, releases
+(revision tags), persona IAM. Everything that can be wrong in the config is checked by the
+`plan_*` functions, which declare nothing, so a stage calls them before its first resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.chat_service import ChatService, TrafficSplit
+from components.inference import (
+    CloudRunGpu,
+    GeminiFallback,
+    GpuVmPool,
+    InferenceEndpoint,
+    InferenceEndpointArgs,
+    InferenceMode,
+    ManagedModel,
+    PrivateNetwork,
+    VertexModelGarden,
+    WorkingHours,
+)
+from components.vpc import SubnetSpec, VpcNetwork, VpcNetworkArgs
+from stacks.config import ConfigError, StackConfig
+from stacks.config.inference import (
+    CloudRunGpuInferenceConfig,
+    GpuVmInferenceConfig,
+    InferenceConfig,
+    ManagedInferenceConfig,
+    VertexInferenceConfig,
+)
+from stacks.config.network import NetworkConfig
+from stacks.config.releases import ReleaseConfig
+
+
+def config_error(stack: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"invalid configuration for stack {stack!r} (Pulumi.{stack}.yaml):\n  - {key}: {message}")
+
+
+# --- inference ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InferencePlan:
+    """A validated inference mode, waiting only for the network's outputs."""
+
+    key: str
+    settings: InferenceConfig
+    region: str
+    needs_network: bool
+
+
+def plan_inference(config: StackConfig, settings: InferenceConfig, key: str = "stagewise:inference") -> InferencePlan:
+    """Cross-checks the mode against the rest of the stack (region, network); declares nothing."""
+    stack = pulumi.get_stack()
+    if isinstance(settings, ManagedInferenceConfig):
+        return InferencePlan(key, settings, settings.location or config.gcp.region, needs_network=False)
+    region = settings.region or config.gcp.region
+    needs_network = isinstance(settings, GpuVmInferenceConfig) or (
+        isinstance(settings, VertexInferenceConfig) and settings.private_endpoint
+    )
+    if needs_network and config.network is None:
+        raise config_error(stack, key, f"mode {settings.mode} runs in the VPC; add stagewise:network with a subnet in {region}")
+    if isinstance(settings, GpuVmInferenceConfig) and config.network is not None:
+        if region not in config.network.subnets:
+            raise config_error(stack, f"{key}.region", f"{region} has no subnet; add stagewise:network.subnets.{region} or move the model")
+        if settings.port not in config.network.lb_ports:
+            raise config_error(
+                stack, f"{key}.port",
+                f"{settings.port} is not in stagewise:network.lbPorts, so health checks could not reach the servers; add it there",
+            )
+    try:
+        # The component's own checks, now with the resolved region (e.g. Cloud Run GPU regions).
+        _mode(settings, region, config, network=None)
+    except ValueError as exc:
+        raise config_error(stack, key, str(exc)) from None
+    return InferencePlan(key, settings, region, needs_network)
+
+
+def _fallback(settings: VertexInferenceConfig | GpuVmInferenceConfig | CloudRunGpuInferenceConfig, config: StackConfig) -> GeminiFallback | None:
+    if settings.fallback_model is None:
+        return None
+    return GeminiFallback(model=settings.fallback_model, location=settings.fallback_location or config.gcp.region)
+
+
+_PLACEHOLDER_NETWORK = PrivateNetwork(network="plan", subnetwork="plan", client_ranges=("10.0.0.0/8",))
+
+
+def _mode(
+    settings: InferenceConfig, region: str, config: StackConfig, network: PrivateNetwork | None,
+    private_network: pulumi.Input[str] | None = None, internal_only: bool = True,
+) -> InferenceMode:
+    if isinstance(settings, ManagedInferenceConfig):
+        return ManagedModel(model=settings.model, location=region, fallback_model=settings.fallback_model)
+    fallback = _fallback(settings, config)
+    if isinstance(settings, VertexInferenceConfig):
+        return VertexModelGarden(
+            model=settings.model, region=region, machine_type=settings.machine_type,
+            accelerator_type=settings.accelerator_type, accelerator_count=settings.accelerator_count,
+            min_replicas=settings.min_replicas, max_replicas=settings.max_replicas, accept_eula=settings.accept_eula,
+            spot=settings.spot, private_network=private_network if settings.private_endpoint else None,
+            served_model_name=settings.served_model_name, fallback=fallback,
+        )
+    if isinstance(settings, GpuVmInferenceConfig):
+        schedule = settings.schedule
+        return GpuVmPool(
+            model=settings.model, region=region, network=network or _PLACEHOLDER_NETWORK,
+            accelerator=settings.accelerator, accelerator_count=settings.accelerator_count,
+            machine_type=settings.machine_type, min_replicas=settings.min_replicas, max_replicas=settings.max_replicas,
+            zones=tuple(settings.zones), spot=settings.spot, boot_disk_gb=settings.boot_disk_gb,
+            server_image=settings.server_image, max_model_len=settings.max_model_len, port=settings.port,
+            schedule=WorkingHours(schedule.cron, schedule.duration_hours, schedule.time_zone) if schedule else None,
+            served_model_name=settings.served_model_name, hf_token_secret=settings.hf_token_secret, fallback=fallback,
+        )
+    return CloudRunGpu(
+        model=settings.model, region=region, service_name=settings.service_name, cpu=settings.cpu,
+        memory=settings.memory, min_instances=settings.min_instances, max_instances=settings.max_instances,
+        concurrency=settings.concurrency, gpu_zonal_redundancy=settings.gpu_zonal_redundancy,
+        server_image=settings.server_image, max_model_len=settings.max_model_len, internal_only=internal_only,
+        deletion_protection=config.stage == "prod", served_model_name=settings.served_model_name,
+        hf_token_secret=settings.hf_token_secret, fallback=fallback,
+    )
+
+
+def inference_endpoint(
+    name: str, config: StackConfig, plan: InferencePlan, vpc: VpcNetwork | None = None,
+    client_regions: Sequence[str] = (), depends_on: Sequence[pulumi.Resource] = (),
+) -> InferenceEndpoint:
+    """The endpoint of a plan. Self-hosted servers admit only the callers' subnets (``client_regions``)."""
+    network: PrivateNetwork | None = None
+    private_network: pulumi.Input[str] | None = None
+    if vpc is not None and config.network is not None:
+        private_network = vpc.network_id
+        if plan.region in vpc.subnets:
+            ranges = tuple(config.network.subnets[region].cidr for region in (client_regions or [plan.region]))
+            network = PrivateNetwork(network=vpc.network_id, subnetwork=vpc.subnets[plan.region].id, client_ranges=ranges)
+    # Cloud Run GPU is internal-only when the callers egress through the VPC; else IAM alone guards it.
+    internal_only = vpc is not None
+    mode = _mode(plan.settings, plan.region, config, network, private_network=private_network, internal_only=internal_only)
+    return InferenceEndpoint(
+        name,
+        InferenceEndpointArgs(project=config.gcp.project, mode=mode, labels=config.all_labels),
+        opts=pulumi.ResourceOptions(depends_on=list(depends_on)),
+    )
+
+
+# --- network --------------------------------------------------------------------------------
+def vpc_network(config: StackConfig, settings: NetworkConfig, depends_on: Sequence[pulumi.Resource] = ()) -> VpcNetwork:
+    return VpcNetwork(
+        "vpc",
+        VpcNetworkArgs(
+            project=config.gcp.project,
+            subnets=[SubnetSpec(region=region, cidr=subnet.cidr) for region, subnet in settings.subnets.items()],
+            network_name=settings.name,
+            flow_log_sampling=settings.flow_log_sampling,
+            flow_log_interval=settings.flow_log_interval,
+            nat=settings.nat,
+            nat_log_filter=settings.nat_log_filter,
+            lb_ports=tuple(settings.lb_ports),
+            iap_ssh=settings.iap_ssh,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=list(depends_on)),
+    )
+
+
+# --- releases: two versions side by side ----------------------------------------------------
+def revision_suffix(version: str) -> str:
+    return version.replace(".", "-").replace("_", "-")
+
+
+def release_traffic(service_name: str, release: ReleaseConfig, version: str) -> tuple[TrafficSplit, ...]:
+    """The new version (latest revision) and, if set, the previous one, each at its own tag URL."""
+    current = TrafficSplit(percent=100 - release.previous_percent if release.previous else 100, tag=revision_suffix(version))
+    if not release.previous:
+        return (current,)
+    previous = TrafficSplit(
+        percent=release.previous_percent,
+        revision=f"{service_name}-{revision_suffix(release.previous)}",
+        tag=revision_suffix(release.previous),
+    )
+    return (current, previous)
+
+
+# --- personas -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PersonaTargets:
+    """Resources the personas get roles on (resource-level wherever GCP allows)."""
+
+    services: Mapping[str, ChatService]
+    partner_service: ChatService | None
+    analytics_buckets: Sequence[pulumi.Input[str]]
+    all_buckets: Sequence[pulumi.Input[str]]
+    partner_secrets: Sequence[pulumi.Input[str]]
+    region: str
+
+
+class PersonaAccess(pulumi.ComponentResource):
+    """Developers, analysts, partners and admins, each mapped to predefined roles on the narrowest resource.
+
+    - developers: deploy and read the services (run.developer on each service), read logs and metrics.
+    - analysts: read the analytics bucket (objectViewer on that bucket only), read metrics.
+    - partners: invoke the partner service only (run.invoker on it).
+    - admins: administer the services, buckets and partner secrets on those resources, manage log
+      routing and alerting at project level. No basic roles (owner/editor/viewer) for anyone.
+    """
+
+    def __init__(
+        self, name: str, project: pulumi.Input[str], members: Mapping[str, Sequence[str]], targets: PersonaTargets,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("stagewise:index:PersonaAccess", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bindings: list[pulumi.CustomResource] = []
+        services = dict(targets.services)
+        if targets.partner_service is not None:
+            services["partners"] = targets.partner_service
+
+        def on_service(persona: str, key: str, service: ChatService, role: str, member: str, index: int) -> None:
+            self.bindings.append(
+                gcp.cloudrunv2.ServiceIamMember(
+                    f"{name}-{persona}-{key}-{role.rsplit('.', 1)[-1].lower()}-{index}",
+                    project=project, location=targets.region, name=service.service_name, role=role, member=member,
+                    opts=child,
+                )
+            )
+
+        def on_project(persona: str, role: str, member: str, index: int) -> None:
+            self.bindings.append(
+                gcp.projects.IAMMember(
+                    f"{name}-{persona}-{role.rsplit('/', 1)[-1].replace('.', '-')}-{index}",
+                    project=project, role=role, member=member, opts=child,
+                )
+            )
+
+        def on_bucket(persona: str, bucket: pulumi.Input[str], bucket_index: int, role: str, member: str, index: int) -> None:
+            self.bindings.append(
+                gcp.storage.BucketIAMMember(
+                    f"{name}-{persona}-bucket{bucket_index}-{role.rsplit('.', 1)[-1].lower()}-{index}",
+                    bucket=bucket, role=role, member=member, opts=child,
+                )
+            )
+
+        for index, member in enumerate(members.get("developers", ())):
+            for key, service in services.items():
+                on_service("developers", key, service, "roles/run.developer", member, index)
+            on_project("developers", "roles/logging.viewer", member, index)
+            on_project("developers", "roles/monitoring.viewer", member, index)
+        for index, member in enumerate(members.get("analysts", ())):
+            for bucket_index, bucket in enumerate(targets.analytics_buckets):
+                on_bucket("analysts", bucket, bucket_index, "roles/storage.objectViewer", member, index)
+            on_project("analysts", "roles/monitoring.viewer", member, index)
+        for index, member in enumerate(members.get("partners", ())):
+            if targets.partner_service is not None:
+                on_service("partners", "partners", targets.partner_service, "roles/run.invoker", member, index)
+        for index, member in enumerate(members.get("admins", ())):
+            for key, service in services.items():
+                on_service("admins", key, service, "roles/run.admin", member, index)
+                # Deploying a revision acts as the service's account: allowed on that account only.
+                self.bindings.append(
+                    gcp.serviceaccount.IAMMember(
+                        f"{name}-admins-{key}-sa-user-{index}",
+                        service_account_id=service.service_account.name,
+                        role="roles/iam.serviceAccountUser",
+                        member=member,
+                        opts=child,
+                    )
+                )
+            for bucket_index, bucket in enumerate(targets.all_buckets):
+                on_bucket("admins", bucket, bucket_index, "roles/storage.admin", member, index)
+            for secret_index, secret in enumerate(targets.partner_secrets):
+                self.bindings.append(
+                    gcp.secretmanager.SecretIamMember(
+                        f"{name}-admins-secret{secret_index}-admin-{index}",
+                        project=project, secret_id=secret, role="roles/secretmanager.admin", member=member, opts=child,
+                    )
+                )
+            on_project("admins", "roles/logging.configWriter", member, index)
+            on_project("admins", "roles/monitoring.editor", member, index)
+        self.register_outputs({"bindings": len(self.bindings)})
