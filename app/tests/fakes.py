@@ -115,6 +115,7 @@ class FakeModelServer:
         await resp.prepare(request)
         for i, word in enumerate(self._words(text)):
             if b.cut_after is not None and i >= b.cut_after:
+                await asyncio.sleep(0.1)  # let the client take what was sent, then drop the connection
                 request.transport.close()  # type: ignore[union-attr]
                 return resp
             chunk = {"id": "c", "object": "chat.completion.chunk", "model": model,
@@ -165,6 +166,7 @@ class FakeModelServer:
         await resp.prepare(request)
         for i, word in enumerate(words):
             if b.cut_after is not None and i >= b.cut_after:
+                await asyncio.sleep(0.1)  # let the client take what was sent, then drop the connection
                 request.transport.close()  # type: ignore[union-attr]
                 return resp
             cand: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": word}]}}

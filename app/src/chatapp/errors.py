@@ -61,9 +61,15 @@ def loc_to_param(loc: tuple[Any, ...]) -> str | None:
             continue
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(part, str) and ("[" in part or part.startswith(("function-", "str", "list", "int"))):
-            # pydantic union tags such as 'str' or 'list[...]' are not field names
-            continue
+        elif isinstance(part, str) and _is_union_tag(part):
+            continue  # pydantic names the union member tried ('str', 'list[TextPart]'): not a field
         else:
             out += f".{part}" if out else str(part)
     return out or None
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "bytes"}
+
+
+def _is_union_tag(part: str) -> bool:
+    return part in _TYPE_TAGS or "[" in part or "-" in part or part[:1].isupper()
