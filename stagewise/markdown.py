@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
 from stagewise.review import Review, SectionResult, render_tree
+
+if TYPE_CHECKING:
+    from stagewise.compare_cli import Comparison, ResourceChange, Violation
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -95,4 +99,113 @@ def render_markdown(review: Review) -> str:
         parts.append(table(["Resource type", "Count"], rows, ["l", "r"]))
     parts.append(details("Component tree", code_block(render_tree(run), "text")))
     parts += [_section_markdown(section) for section in review.sections]
+    return "\n\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------- comparisons (PR comment)
+
+_KIND_MARK = {"added": "➕", "changed": "✏️", "removed": "➖"}
+_MAX_PROPERTIES = 6
+_INLINE_ROWS = 15
+
+
+def money(amount: float) -> str:
+    return f"${amount:,.2f}"
+
+
+def signed_money(amount: float) -> str:
+    sign = "+" if amount > 0.005 else "−" if amount < -0.005 else "±"
+    return f"{sign}{money(abs(amount))}"
+
+
+def _resource_name(key: str) -> str:
+    return key.rsplit("::", 1)[-1]
+
+
+def _change_details(change: ResourceChange) -> str:
+    parts = []
+    shown = change.properties[:_MAX_PROPERTIES]
+    for prop in shown:
+        parts.append(f"{code(prop.path)}: {code(prop.before)} → {code(prop.after)}")
+    if len(change.properties) > len(shown):
+        parts.append(f"… {len(change.properties) - len(shown)} more")
+    if change.cost_delta is not None and abs(change.cost_delta) >= 0.005:
+        parts.append(f"{signed_money(change.cost_delta)}/month")
+    return "<br>".join(parts) or " "
+
+
+def _cost_line(comparison: Comparison) -> str | None:
+    head = comparison.head.monthly_cost if comparison.head else 0.0
+    base = comparison.base.monthly_cost if comparison.base else 0.0
+    if head is None:
+        return None
+    if base is None or comparison.base is None:
+        return f"💰 **{money(head)}**/month"
+    delta = head - base
+    pct = f", {delta / base:+.1%}" if base > 0.005 else ""
+    return f"💰 **{money(head)}**/month (was {money(base)}: **{signed_money(delta)}**{pct})"
+
+
+def _violation_rows(violations: list[Violation], new: set[tuple[str, str, str]]) -> list[list[str]]:
+    rows = []
+    for v in sorted(violations, key=lambda v: (v.level != "mandatory", v.policy, v.resource)):
+        level = ("❌ " if v.level == "mandatory" else "⚠️ ") + escape_cell(v.level)
+        mark = "🆕" if v.identity in new else " "
+        rows.append([mark, level, code(v.policy), code(_resource_name(v.resource)), escape_cell(v.message)])
+    return rows
+
+
+def render_comparison(comparison: Comparison) -> str:
+    head, base = comparison.head, comparison.base
+    stage = (head or base).stage if (head or base) else comparison.stack  # type: ignore[union-attr]
+    heading = f"### {code(comparison.stack)}" + (f" (stage {code(stage)})" if stage != comparison.stack else "")
+    parts = [heading]
+    if head is None:
+        parts.append("➖ **Stack removed** in this change: every resource below would be deleted.")
+    elif base is None:
+        parts.append("🆕 **No base review** (a new stack, or the base commit could not be reviewed): every resource is new.")
+
+    summary = [f"{_KIND_MARK[kind]} **{comparison.count(kind)}** to {verb}"
+               for kind, verb in (("added", "add"), ("changed", "change"), ("removed", "remove"))]
+    if head is not None and head.violations is not None:
+        mandatory = len(comparison.mandatory_violations)
+        advisory = len(head.violations) - mandatory
+        summary.append(f"❌ **{mandatory}** mandatory violation{'s' * (mandatory != 1)}" if mandatory else "✅ no mandatory violations")
+        if advisory:
+            summary.append(f"⚠️ {advisory} advisory")
+    cost = _cost_line(comparison)
+    if cost:
+        summary.append(cost)
+    parts.append(" · ".join(summary))
+
+    if comparison.changes:
+        rows = [[_KIND_MARK[c.kind] + " " + c.kind, code(c.resource.name), code(c.resource.type), _change_details(c)]
+                for c in comparison.changes]
+        changes_table = table(["Change", "Resource", "Type", "Details"], rows)
+        if len(rows) <= _INLINE_ROWS:
+            parts.append(changes_table)
+        else:
+            parts.append(details(f"Resource changes ({len(rows)})", changes_table))
+    else:
+        parts.append("No resource changes.")
+
+    if head is not None and head.violations:
+        new_ids = {v.identity for v in comparison.new_violations}
+        violation_table = table(["", "Level", "Policy", "Resource", "Message"], _violation_rows(head.violations, new_ids))
+        parts.append(f"**Policy verdicts** ({len(comparison.new_violations)} new)\n\n{violation_table}")
+    if comparison.resolved_violations:
+        resolved = ", ".join(f"{code(v.policy)} on {code(_resource_name(v.resource))}" for v in comparison.resolved_violations)
+        parts.append(f"✅ Resolved since base: {resolved}")
+    return "\n\n".join(parts)
+
+
+def render_comparisons(comparisons: list[Comparison], title: str | None = None) -> str:
+    parts = [f"## {escape_text(title)}"] if title else []
+    failing = [c.stack for c in comparisons if c.mandatory_violations]
+    if len(comparisons) > 1 or title:
+        if failing:
+            parts.append("**Verdict: ❌ mandatory policy violations in** " + ", ".join(code(s) for s in failing))
+        else:
+            parts.append("**Verdict: ✅ no mandatory policy violations**")
+    parts += [render_comparison(c) for c in comparisons]
     return "\n\n".join(parts) + "\n"
