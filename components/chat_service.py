@@ -83,6 +83,8 @@ class ChatServiceArgs:
     vpc_egress: VpcEgress | None = None
     traffic: list[TrafficSplit] = field(default_factory=list)
     revision_suffix: str | None = None
+    # Service account id (6-30 chars); default "<service_name>-run". Set it when one service name runs in several regions.
+    account_id: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
@@ -107,7 +109,7 @@ class ChatService(pulumi.ComponentResource):
         self.service_account = gcp.serviceaccount.Account(
             f"{name}-sa",
             project=args.project,
-            account_id=f"{args.service_name}-run"[:30],
+            account_id=args.account_id or f"{args.service_name}-run"[:30],
             display_name=f"Cloud Run service {args.service_name}",
             description="Runs the chat backend; holds only the roles its caller granted.",
             opts=child,

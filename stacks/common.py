@@ -145,6 +145,8 @@ class ServiceWiring:
     ingress: str | None = None
     default_uri_disabled: bool = False
     extra_env: dict[str, pulumi.Input[str]] | None = None
+    revision_suffix: str | None = None
+    account_id: str | None = None
 
 
 def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring: ServiceWiring) -> ChatService:
@@ -198,6 +200,8 @@ def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring:
             grants=grants,
             vpc_egress=wiring.vpc_egress,
             traffic=list(wiring.traffic),
+            revision_suffix=wiring.revision_suffix,
+            account_id=wiring.account_id,
             labels=config.all_labels,
             depends_on=wiring.apis.ready,
         ),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.chat_service import ChatService, TrafficSplit
+from components.chat_service import ChatService, TrafficSplit, VpcEgress
 from components.inference import (
     CloudRunGpu,
     GeminiFallback,
@@ -146,6 +146,18 @@ def inference_endpoint(
     )
 
 
+def egress_for(plan: InferencePlan, vpc: VpcNetwork | None, region: str, always_all_traffic: bool = False) -> VpcEgress | None:
+    """Direct VPC egress a caller in ``region`` needs to reach the model of ``plan`` (None: none needed)."""
+    if vpc is None:
+        return None
+    if always_all_traffic or isinstance(plan.settings, CloudRunGpuInferenceConfig):
+        # An internal-only Cloud Run service counts requests as internal only when they leave through the VPC.
+        return vpc.egress(region, all_traffic=True)
+    if plan.needs_network:
+        return vpc.egress(region, all_traffic=False)
+    return None
+
+
 # --- network --------------------------------------------------------------------------------
 def vpc_network(config: StackConfig, settings: NetworkConfig, depends_on: Sequence[pulumi.Resource] = ()) -> VpcNetwork:
     return VpcNetwork(
@@ -201,7 +213,8 @@ class PersonaAccess(pulumi.ComponentResource):
 
     - developers: deploy and read the services (run.developer on each service), read logs and metrics.
     - analysts: read the analytics bucket (objectViewer on that bucket only), read metrics.
-    - partners: invoke the partner service only (run.invoker on it).
+    - partners: invoke the partner service only — run.invoker on it, declared by that ChatService's
+      invoker list (so the binding lives next to the service it opens).
     - admins: administer the services, buckets and partner secrets on those resources, manage log
       routing and alerting at project level. No basic roles (owner/editor/viewer) for anyone.
     """
@@ -251,9 +264,6 @@ class PersonaAccess(pulumi.ComponentResource):
             for bucket_index, bucket in enumerate(targets.analytics_buckets):
                 on_bucket("analysts", bucket, bucket_index, "roles/storage.objectViewer", member, index)
             on_project("analysts", "roles/monitoring.viewer", member, index)
-        for index, member in enumerate(members.get("partners", ())):
-            if targets.partner_service is not None:
-                on_service("partners", "partners", targets.partner_service, "roles/run.invoker", member, index)
         for index, member in enumerate(members.get("admins", ())):
             for key, service in services.items():
                 on_service("admins", key, service, "roles/run.admin", member, index)
