@@ -174,7 +174,8 @@ def accelerator_requests(resource: Resource) -> list[tuple[str, float]]:
         kind = text(resource.props, "template.nodeSelector.accelerator")
         count = 0.0
         for container in items(get(resource.props, "template.containers")):
-            count += number(get(container, "resources.limits"), "nvidia.com/gpu") or 0.0
+            # Not a dotted path: the limit's key itself contains dots.
+            count += number(mapping(get(container, "resources.limits")).get("nvidia.com/gpu")) or 0.0
         return [(kind or "nvidia-l4", count)] if kind or count else []
     return [(kind.lower(), count) for kind, count in accelerators(resource)]
 
