@@ -144,7 +144,8 @@ def snapshot(document: Mapping[str, Any]) -> Snapshot:
         stack=str(document["stack"]),
         stage=str(document.get("stage", document["stack"])),
         resources=resources,
-        violations=_violations(document.get("policy")),
+        # the policy section is named "policies"; "policy" is accepted too
+        violations=_violations(document.get("policies", document.get("policy"))),
         monthly_cost=cost_total,
         cost_by_resource=cost_lines,
     )

@@ -164,3 +164,26 @@ def test_bad_documents_name_the_file_and_the_fix(tmp_path: Path, capsys: pytest.
     assert "other.json: not a review document" in capsys.readouterr().err
     assert main(["compare", str(good), str(tmp_path / "missing.json")]) == 2
     assert "missing.json: cannot read" in capsys.readouterr().err
+
+
+def test_real_stack_reviews_differ_by_a_resource_and_a_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The acceptance case on the MVP stack itself, with whatever policy and cost sections are installed."""
+    from stagewise.review import load_sections, review_stack
+
+    names = {section.__module__ for section in load_sections()}
+    if "stagewise.policy_section" not in names:
+        pytest.skip("policy section not installed")
+    base = review_stack("mvp").document()
+    head = review_stack("mvp", overrides={
+        "stagewise:firestore": json.dumps({"locationId": "nam5", "deleteProtection": True, "ttlDays": 90}),
+        "stagewise:buckets": json.dumps({"data": {"class": "data", "forceDestroy": True}, "exports": {"class": "data"}}),
+    }).document()
+    assert main(["compare", str(_write(tmp_path / "base/mvp.json", base)), str(_write(tmp_path / "head/mvp.json", head))]) == 0
+    out = capsys.readouterr().out
+    assert "| ➕ added | `buckets-exports` | `gcp:storage/bucket:Bucket` |" in out
+    assert "`deleteProtectionState`: `\"DELETE_PROTECTION_DISABLED\"` → `\"DELETE_PROTECTION_ENABLED\"`" in out
+    assert "✅ Resolved since base: `firestore-delete-protection` on `firestore`" in out
+    if "stagewise.cost_section" in names:
+        result = compare(snapshot(base), snapshot(head))
+        assert result.cost_delta is not None and result.cost_delta > 0
+        assert "💰 **$" in out
