@@ -76,12 +76,12 @@ class Reply:
 
 
 class AppServer:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], store: Any = None) -> None:
         self.env = env
         self.settings = Settings.from_env(env)
         self.logs = LogSink()
         self.port = free_port()
-        app = create_app(self.settings, log_stream=self.logs, env=env)
+        app = create_app(self.settings, store=store, log_stream=self.logs, env=env)
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
             timeout_graceful_shutdown=2, lifespan="on",

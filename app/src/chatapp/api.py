@@ -124,9 +124,10 @@ def create_app(
         state["rt"] = runtime
         body_limit.limit = active.max_body_bytes
         hook_sigterm(runtime.drain)
-        warm = asyncio.create_task(_warm_imports(runtime))
-        runtime.background.add(warm)
-        warm.add_done_callback(runtime.background.discard)
+        for job in (_warm_imports(runtime), _purge_expired(runtime)):
+            task = asyncio.create_task(job)
+            runtime.background.add(task)
+            task.add_done_callback(runtime.background.discard)
         log.event(
             "INFO",
             "chatapp started",
@@ -139,6 +140,8 @@ def create_app(
         try:
             yield
         finally:
+            for task in list(runtime.background):
+                task.cancel()
             await runtime.close()
             log.event("INFO", "chatapp stopped")
 
@@ -271,6 +274,15 @@ def create_app(
             raise not_found(f"conversation {conversation_id!r}")
         return json_response({"id": conv.id, "object": "conversation.deleted", "deleted": True})
 
+    @app.get("/v1/profile")
+    async def get_profile(user: str = "default", who: Caller = Depends(caller)) -> Response:
+        if not 1 <= len(user) <= 128:
+            raise invalid("user", "user must be 1-128 characters")
+        profile = await rt().store.get_profile(who.principal.tenant, user)
+        if profile is None:
+            raise not_found(f"profile {user!r}")
+        return json_response(profile.public())
+
     # --- chat --------------------------------------------------------------------------------
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request, body: ChatRequest, who: Caller = Depends(caller)) -> Response:
@@ -377,6 +389,22 @@ async def _warm_imports(runtime: Runtime) -> None:
     if any(r.provider == "vertex" for c in runtime.prompts.values() for r in c.chain):
         with contextlib.suppress(Exception):
             await asyncio.to_thread(__import__, "google.genai")
+
+
+async def _purge_expired(runtime: Runtime) -> None:
+    """With CHAT_TTL_DAYS, a store that cannot expire records itself (SQLite) is purged hourly;
+    Firestore leaves it to its TTL policy."""
+    purge = getattr(runtime.store, "purge_expired", None)
+    if not runtime.settings.ttl_days or purge is None:
+        return
+    while True:
+        try:
+            removed = await purge()
+            if removed:
+                runtime.log.event("INFO", "expired records purged", removed=removed)
+        except Exception as exc:  # retried next hour; the reason is logged
+            runtime.log.event("WARNING", "purging expired records failed", error=exc.__class__.__name__)
+        await asyncio.sleep(3600)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
