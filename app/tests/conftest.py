@@ -20,6 +20,8 @@ from chatapp.api import create_app
 from chatapp.settings import Settings
 from fakes import FakeModelServer, fake_servers
 
+pytest_plugins = ["store_fixtures"]  # store_backend (sqlite | Firestore emulator), firestore_emulator
+
 CONFIGS = Path(__file__).parent / "configs"
 KEY_ACME = "sk-acme-0123456789abcdef"
 KEY_GLOBEX = "sk-globex-0123456789abcdef"
