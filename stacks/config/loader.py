@@ -101,8 +101,9 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         args = getattr(annotation, "__args__", ())
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
-        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
-            model = args[-1]
+        elif any(isinstance(arg, type) and issubclass(arg, BaseModel) for arg in args):
+            # dict[str, Model] or Model | None: the (last) model among the type arguments
+            model = [arg for arg in args if isinstance(arg, type) and issubclass(arg, BaseModel)][-1]
         else:
             return None
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
