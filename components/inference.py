@@ -25,6 +25,7 @@ import pulumi
 import pulumi_gcp as gcp
 from pulumi_gcp import cloudrunv2, compute, vertex
 
+from components.chat_service import VpcEgress
 from components.iam import Grant, ProjectRole, SecretRole, declare_grants
 
 # --- GCP facts ------------------------------------------------------------------------------
@@ -240,6 +241,8 @@ class GpuVmPool:
     served_model_name: str | None = None
     hf_token_secret: str | None = None
     fallback: GeminiFallback | None = None
+    # Callers in other regions (multi-region prod) reach the internal LB only with global access.
+    global_access: bool = False
 
     def __post_init__(self) -> None:
         check_gpu_vm(
@@ -276,6 +279,8 @@ class CloudRunGpu:
     server_image: str = DEFAULT_GPU_SERVER_IMAGE
     max_model_len: int | None = None
     internal_only: bool = True
+    # Direct VPC egress (model downloads through Cloud NAT, nothing straight to the internet).
+    vpc_egress: VpcEgress | None = None
     deletion_protection: bool = False
     served_model_name: str | None = None
     hf_token_secret: str | None = None
@@ -364,6 +369,8 @@ class InferenceEndpoint(pulumi.ComponentResource):
         self._endpoint_id: pulumi.Output[str] | None = None
         self._gpu_service: cloudrunv2.Service | None = None
         self.resources: dict[str, pulumi.Resource] = {}
+        # What monitoring filters on for this model: Vertex endpoint id, GPU service name, VM name prefix.
+        self.metrics_target: pulumi.Input[str] | None = None
 
         if isinstance(mode, ManagedModel):
             self._managed(mode)
@@ -442,6 +449,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
         )
         self.resources["deployment"] = deployment
         self._endpoint_id = deployment.endpoint
+        self.metrics_target = deployment.endpoint
         project_number = gcp.organizations.get_project_output(
             project_id=self._project, opts=pulumi.InvokeOutputOptions(parent=self)
         ).number
@@ -531,7 +539,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
             f"{name}-mig",
             project=self._project,
             region=pool.region,
-            base_instance_name=f"{name}-vm"[:58],
+            base_instance_name=self._vm_prefix(name),
             versions=[compute.RegionInstanceGroupManagerVersionArgs(name="primary", instance_template=template.self_link)],
             distribution_policy_zones=list(pool.zones) or None,
             # GPUs are scarce per zone: let the group place VMs wherever capacity exists.
@@ -611,6 +619,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
             ports=[str(pool.port)],
             network=pool.network.network,
             subnetwork=pool.network.subnetwork,
+            allow_global_access=pool.global_access,
             labels=dict(self._labels),
             opts=child,
         )
@@ -632,6 +641,10 @@ class InferenceEndpoint(pulumi.ComponentResource):
             address=address, backend=backend, forwarding_rule=rule, firewall=firewall,
         )
         return address.address.apply(lambda ip: f"http://{ip}:{pool.port}/v1")
+
+    def _vm_prefix(self, name: str) -> str:
+        self.metrics_target = f"{name}-vm"[:58]
+        return self.metrics_target
 
     # cloudrun-gpu ---------------------------------------------------------------------------
     def _cloudrun_gpu(self, name: str, mode: CloudRunGpu, served: str) -> pulumi.Output[str]:
@@ -679,6 +692,14 @@ class InferenceEndpoint(pulumi.ComponentResource):
                     min_instance_count=mode.min_instances, max_instance_count=mode.max_instances
                 ),
                 node_selector=cloudrunv2.ServiceTemplateNodeSelectorArgs(accelerator="nvidia-l4"),
+                vpc_access=cloudrunv2.ServiceTemplateVpcAccessArgs(
+                    egress="ALL_TRAFFIC" if mode.vpc_egress.all_traffic else "PRIVATE_RANGES_ONLY",
+                    network_interfaces=[
+                        cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(
+                            network=mode.vpc_egress.network, subnetwork=mode.vpc_egress.subnetwork
+                        )
+                    ],
+                ) if mode.vpc_egress is not None else None,
                 gpu_zonal_redundancy_disabled=not mode.gpu_zonal_redundancy,
                 containers=[
                     cloudrunv2.ServiceTemplateContainerArgs(
@@ -697,6 +718,10 @@ class InferenceEndpoint(pulumi.ComponentResource):
                             # Loading weights takes minutes: allow up to 240 s before the instance is replaced.
                             initial_delay_seconds=0, period_seconds=10, timeout_seconds=5, failure_threshold=24,
                         ),
+                        liveness_probe=cloudrunv2.ServiceTemplateContainerLivenessProbeArgs(
+                            http_get=cloudrunv2.ServiceTemplateContainerLivenessProbeHttpGetArgs(path=HEALTH_PATH, port=SERVER_PORT),
+                            period_seconds=30, timeout_seconds=5, failure_threshold=3,
+                        ),
                     )
                 ],
                 labels={**self._labels, "component": "inference"},
@@ -704,6 +729,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         self._gpu_service = service
+        self.metrics_target = service.name
         self.resources.update(service_account=account, service=service)
         return service.uri.apply(lambda uri: f"{uri}/v1")
 

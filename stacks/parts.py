@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -139,6 +140,10 @@ def inference_endpoint(
     # Cloud Run GPU is internal-only when the callers egress through the VPC; else IAM alone guards it.
     internal_only = vpc is not None
     mode = _mode(plan.settings, plan.region, config, network, private_network=private_network, internal_only=internal_only)
+    if isinstance(mode, GpuVmPool) and any(region != plan.region for region in client_regions):
+        mode = dataclasses.replace(mode, global_access=True)
+    if isinstance(mode, CloudRunGpu) and vpc is not None and plan.region in vpc.subnets:
+        mode = dataclasses.replace(mode, vpc_egress=vpc.egress(plan.region, all_traffic=True))
     return InferenceEndpoint(
         name,
         InferenceEndpointArgs(project=config.gcp.project, mode=mode, labels=config.all_labels),
