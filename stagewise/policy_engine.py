@@ -26,7 +26,7 @@ from stagewise.policy_config import LEVEL_NAMES, PolicySetting, configure_reques
 
 POLICIES_DIR = REPO_ROOT / "policies"
 PACKAGE = "stagewise_policies"
-PREVIEW_MARKER = "during preview"
+PREVIEW_MARKER = "can't run policy"  # the SDK's diagnostic when a rule touched an unknown value
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def _verdict(diagnostic: analyzer_pb2.AnalyzeDiagnostic, resource: DeclaredResou
         resource_name=resource.name if resource else "",
         resource_type=resource.type if resource else "",
         severity=_severity(diagnostic.severity),
-        unverified=PREVIEW_MARKER in message and not diagnostic.urn,
+        unverified=message.startswith(PREVIEW_MARKER),
     )
 
 

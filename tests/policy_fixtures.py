@@ -59,6 +59,17 @@ def frame(stage: str = "prod") -> None:
     )
 
 
+def prod(*declare: Callable[[], object]) -> Callable[[], None]:
+    """A prod program: the stack frame plus the given declarations."""
+
+    def program() -> None:
+        frame()
+        for item in declare:
+            item()
+
+    return program
+
+
 # --- storage --------------------------------------------------------------------------------------
 
 RETENTION = {"logs": 30, "backups": 365}

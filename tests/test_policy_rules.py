@@ -11,7 +11,7 @@ from typing import Any
 import policy_fixtures as f
 import pulumi_gcp as gcp
 import pytest
-from policy_fixtures import compute, crun, logging, secretmanager, storage
+from policy_fixtures import compute, crun, logging, prod, secretmanager, storage
 
 from stagewise.policy_engine import load_pack
 
@@ -25,17 +25,6 @@ class Case:
     expected: set[tuple[str, str]]
     stage: str = "prod"
     overrides: Mapping[str, Any] = field(default_factory=dict)
-
-
-def prod(*declare: Callable[[], object]) -> Callable[[], None]:
-    """A prod program: the stack frame plus the given declarations."""
-
-    def program() -> None:
-        f.frame()
-        for item in declare:
-            item()
-
-    return program
 
 
 def env(name: str, value: str) -> crun.ServiceTemplateContainerEnvArgs:
@@ -203,7 +192,16 @@ CASES = [
     Case("ingress-default", prod(lambda: f.cloud_run(ingress=None)), {("run-ingress-restricted", "chat")}),
     Case("public-invoker-prod", prod(lambda: f.invoker("chat-public", "allUsers")), {("run-invoker-not-public", "chat-public")}),
     Case("public-invoker-mvp", lambda: (f.frame("mvp"), f.invoker("chat-public", "allUsers")), set(), stage="mvp"),
-    Case("invoker-check-disabled", prod(lambda: f.cloud_run(invoker_iam_disabled=True)), {("run-invoker-not-public", "chat")}),
+    Case("public-invoker-behind-lb", prod(lambda: f.cloud_run(), lambda: f.invoker("chat-public", "allUsers")), set()),
+    Case("public-invoker-open-ingress", prod(lambda: f.cloud_run(ingress="INGRESS_TRAFFIC_ALL"), lambda: f.invoker("chat-public", "allUsers")),
+         {("run-ingress-restricted", "chat"), ("run-invoker-not-public", "chat-public")}),
+    Case("public-invoker-by-dependency", prod(lambda: crun.ServiceIamMember(
+        "chat-public", project=f.PROJECT, location=f.REGION, name=f.cloud_run("renamed", ingress="INGRESS_TRAFFIC_ALL").name,
+        role="roles/run.invoker", member="allAuthenticatedUsers")),
+         {("run-ingress-restricted", "renamed"), ("run-invoker-not-public", "chat-public")}),
+    Case("invoker-check-disabled", prod(lambda: f.cloud_run(ingress="INGRESS_TRAFFIC_ALL", invoker_iam_disabled=True)),
+         {("run-ingress-restricted", "chat"), ("run-invoker-not-public", "chat")}),
+    Case("invoker-check-disabled-behind-lb", prod(lambda: f.cloud_run(invoker_iam_disabled=True)), set()),
     Case("literal-api-key", prod(lambda: f.cloud_run(template=with_container(envs=[env("OPENAI_API_KEY", "sk-proj-" + "A1b2C3d4" * 4)]))),
          {("run-secrets-from-secret-manager", "chat")}),
     Case("token-shaped-value", prod(lambda: f.cloud_run(template=with_container(envs=[env("UPSTREAM", "AIza" + "Sy9x" * 9)]))),

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import Severity
+from pulumi_policy.proxy import UnknownValueError
 
 from . import tokens as t
 from .base import ANY_TYPE, Finding, Resource, resource_rule
@@ -24,21 +25,56 @@ ADMIN_ROLE = re.compile(r"(^roles/owner$|admin)", re.IGNORECASE)
 IAM_RESOURCES = "every *IamMember, *IamBinding and *IamPolicy resource"
 
 
+UNKNOWN_MEMBER = "a member not known until apply"
+
+
 @dataclass(frozen=True)
 class Grant:
+    """One role granted to one member. The role is read eagerly (rules that fail closed need it);
+    the member only when a rule asks, because members usually come from another resource's output
+    (a service account's email) and are unknown during preview."""
+
     role: str
-    member: str
+    _member: Callable[[], str]
+
+    @property
+    def member(self) -> str:
+        return self._member()
+
+    @property
+    def member_label(self) -> str:
+        try:
+            return self._member()
+        except UnknownValueError:
+            return UNKNOWN_MEMBER
+
+
+def _member_of(props: Mapping[str, Any]) -> Callable[[], str]:
+    return lambda: text(props, "member")
+
+
+def _binding_member(props: Mapping[str, Any], index: int) -> Callable[[], str]:
+    return lambda: strings(get(props, "members"))[index]
+
+
+def _constant(member: str) -> Callable[[], str]:
+    return lambda: member
 
 
 def grants(resource: Resource) -> Iterator[Grant]:
     """Role/member pairs a resource grants, whatever its IAM resource shape."""
     props = resource.props
     if t.is_iam_member(resource.type):
-        yield Grant(text(props, "role"), text(props, "member"))
+        yield Grant(text(props, "role"), _member_of(props))
     elif t.is_iam_binding(resource.type):
         role = text(props, "role")
-        for member in strings(get(props, "members")):
-            yield Grant(role, member)
+        try:
+            count = len(strings(get(props, "members")))
+        except UnknownValueError:
+            yield Grant(role, lambda: text(props, "members"))  # raises the unknown again when a rule asks
+            return
+        for index in range(count):
+            yield Grant(role, _binding_member(props, index))
     elif t.is_iam_policy(resource.type):
         raw = text(props, "policyData")
         try:
@@ -48,7 +84,7 @@ def grants(resource: Resource) -> Iterator[Grant]:
         for binding in items(document.get("bindings") if isinstance(document, dict) else None):
             if isinstance(binding, Mapping):
                 for member in strings(binding.get("members")):
-                    yield Grant(str(binding.get("role", "")), member)
+                    yield Grant(str(binding.get("role", "")), _constant(member))
 
 
 def _is_run_invoker(resource: Resource, grant: Grant) -> bool:
@@ -63,14 +99,14 @@ def _is_run_invoker(resource: Resource, grant: Grant) -> bool:
     remediation="Grant the role to a group or service account instead; for a public API use run-invoker-not-public's allowPublic in the stage config.",
     types=[ANY_TYPE],
     applies_to=IAM_RESOURCES,
-    unknowns="fail-closed",
+    unknowns="skip",
     anchor="CKV_GCP_28, CKV_GCP_99-102",
 )
 def no_public_members(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     if not t.is_iam(resource.type):
         return
     for grant in grants(resource):
-        if grant.member in PUBLIC_MEMBERS and not _is_run_invoker(resource, grant):
+        if not _is_run_invoker(resource, grant) and grant.member in PUBLIC_MEMBERS:
             yield Finding(f"{grant.role} is granted to {grant.member}", "grant it to a group or service account")
 
 
@@ -90,7 +126,7 @@ def no_basic_roles(resource: Resource, config: Mapping[str, Any]) -> Iterator[Fi
         return
     for grant in grants(resource):
         if grant.role in BASIC_ROLES:
-            yield Finding(f"basic role {grant.role} is granted to {grant.member}", "grant a predefined role instead")
+            yield Finding(f"basic role {grant.role} is granted to {grant.member_label}", "grant a predefined role instead")
 
 
 @resource_rule(
@@ -107,7 +143,7 @@ def no_project_impersonation(resource: Resource, config: Mapping[str, Any]) -> I
     for grant in grants(resource):
         if grant.role in IMPERSONATION_ROLES:
             yield Finding(
-                f"{grant.role} at {t.short(resource.type)} level lets {grant.member} act as every service account",
+                f"{grant.role} at {t.short(resource.type)} level lets {grant.member_label} act as every service account",
                 "grant it on the single service account with gcp.serviceaccount.IAMMember",
             )
 
@@ -127,7 +163,7 @@ def no_project_impersonation(resource: Resource, config: Mapping[str, Any]) -> I
 def sa_no_admin_roles(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     allowed = set(config_list(config, "allowedAdminRoles"))
     for grant in grants(resource):
-        if grant.member.startswith("serviceAccount:") and ADMIN_ROLE.search(grant.role) and grant.role not in allowed:
+        if ADMIN_ROLE.search(grant.role) and grant.role not in allowed and grant.member.startswith("serviceAccount:"):
             yield Finding(f"service account {grant.member} holds {grant.role}", "grant a narrower predefined role")
 
 
@@ -235,7 +271,7 @@ def data_roles_resource_level(resource: Resource, config: Mapping[str, Any]) -> 
     for grant in grants(resource):
         if RESOURCE_LEVEL_ROLES.match(grant.role):
             yield Finding(
-                f"{grant.role} at {t.short(resource.type)} level opens every secret or bucket to {grant.member}",
+                f"{grant.role} at {t.short(resource.type)} level opens every secret or bucket to {grant.member_label}",
                 "grant it on the secret or bucket itself",
             )
 

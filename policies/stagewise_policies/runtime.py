@@ -11,7 +11,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from . import tokens as t
-from .base import Finding, Resource, resource_rule
+from .base import Finding, Resource, resource_rule, stack_rule
 from .iam import DEFAULT_SA, PUBLIC_MEMBERS, grants
 from .props import config_list, flag, get, items, text
 
@@ -61,26 +61,45 @@ def ingress_restricted(resource: Resource, config: Mapping[str, Any]) -> Iterato
         yield Finding("ingress is INGRESS_TRAFFIC_ALL", "set ingress to INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER behind the load balancer")
 
 
-@resource_rule(
+def _service_for(grant_resource: Resource, services: Mapping[str, Resource]) -> Resource | None:
+    """The Cloud Run service an invoker grant targets: by dependency on its name, else by name."""
+    for dependency in grant_resource.property_dependencies.get("name", ()):
+        if dependency.type == t.RUN_SERVICE:
+            return dependency
+    return services.get(text(grant_resource.props, "name").rsplit("/", 1)[-1])
+
+
+def _internet_facing(service: Resource | None) -> bool:
+    # A service outside the stack is judged unknown, hence internet-facing.
+    return service is None or text(service.props, "ingress", INGRESS_ALL) == INGRESS_ALL
+
+
+@stack_rule(
     "run-invoker-not-public",
     family="runtime",
-    description="Cloud Run services are not invokable by allUsers/allAuthenticatedUsers (nor with the invoker check disabled) unless the stage allows a public API.",
+    description="A Cloud Run service that takes traffic from the internet (ingress ALL) is not invokable by allUsers/allAuthenticatedUsers, nor with the invoker check disabled, unless the stage allows a public API. Public invokers behind an internal/load-balancer-only ingress are how the HTTPS load balancer reaches the service.",
     severity=Severity.HIGH,
-    remediation="Grant roles/run.invoker to the load balancer path or named callers; set allowPublic only for a stage whose API is public by design.",
+    remediation="Restrict ingress to the load balancer (INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER) or grant roles/run.invoker to named callers; set allowPublic only for a stage whose API is public by design.",
     types=[t.RUN_SERVICE, *t.RUN_INVOKER_IAM],
     params={"allowPublic": {"type": "boolean", "default": False, "description": "the stage serves a public, app-authenticated API"}},
-    unknowns="fail-closed",
+    unknowns="skip",
 )
-def invoker_not_public(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
+def invoker_not_public(resources: list[Resource], config: Mapping[str, Any]) -> Iterator[tuple[Resource | None, Finding]]:
     if config.get("allowPublic") is True:
         return
-    if resource.type == t.RUN_SERVICE:
-        if flag(resource.props, "invokerIamDisabled") is True:
-            yield Finding("invoker IAM checks are disabled, so anyone can call the service", "set invoker_iam_disabled=False")
-        return
-    for grant in grants(resource):
-        if grant.role == "roles/run.invoker" and grant.member in PUBLIC_MEMBERS:
-            yield Finding(f"roles/run.invoker is granted to {grant.member}", "grant the invoker role to named callers only")
+    services = {text(r.props, "name") or r.name: r for r in resources if r.type == t.RUN_SERVICE}
+    for resource in resources:
+        if resource.type == t.RUN_SERVICE:
+            if flag(resource.props, "invokerIamDisabled") is True and _internet_facing(resource):
+                yield resource, Finding("invoker IAM checks are disabled on an internet-facing service, so anyone can call it",
+                                        "set invoker_iam_disabled=False or restrict ingress to the load balancer")
+        elif resource.type in t.RUN_INVOKER_IAM:
+            for grant in grants(resource):
+                if grant.role != "roles/run.invoker" or grant.member not in PUBLIC_MEMBERS:
+                    continue
+                if _internet_facing(_service_for(resource, services)):
+                    yield resource, Finding(f"roles/run.invoker is granted to {grant.member} on a service open to the internet",
+                                            "restrict the service's ingress to the load balancer or grant to named callers")
 
 
 @resource_rule(
