@@ -103,7 +103,9 @@ def estimate_run(
     region = region_of(run.config.get("gcp:region"), "us-central1")
     ctx = Context(run=run, usage=usage, book=book or default_price_book(), region=region)
     lines: list[LineItem] = []
-    for resource in run.resources:
+    # Registration order varies between runs (the SDK registers concurrently): walk by URN so the
+    # shared free tiers land on the same lines every time.
+    for resource in sorted(run.resources, key=lambda r: r.urn):
         if resource.custom:
             lines.extend(_price_resource(resource, ctx))
     lines.extend(_project_lines(ctx))

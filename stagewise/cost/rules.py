@@ -442,14 +442,14 @@ def security_policy_rule(resource: DeclaredResource, ctx: Context) -> list[LineI
 def router_nat(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     inputs = resource.inputs
     region = region_of(inputs.get("region"), ctx.region)
-    vms = round(sum(count for r, count, _ in vm_fleet(ctx) if vm_region(r, ctx) == region), 2)
+    vms = sum(count for r, count, _ in vm_fleet(ctx) if vm_region(r, ctx) == region)
     manual_ips = len(inputs.get("natIps") or [])
     # AUTO_ONLY allocates addresses as endpoints need them: at least one while anything egresses.
     ips = manual_ips if inputs.get("natIpAllocateOption") == "MANUAL_ONLY" else max(1, math.ceil(vms / 32))
     nats = len([n for n in ctx.of_types(resource.type) if region_of(n.inputs.get("region"), ctx.region) == region])
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"{vms:g} VM(s) in {region} use the gateway (Cloud Run direct VPC egress adds no VM-hours here); "
+        notes.append(f"{vms:.2f} VMs on average in {region} use the gateway (Cloud Run direct VPC egress adds no VM-hours here); "
                      f"{ctx.usage.nat_gb / nats:g} GiB processed; {ips} external IP(s)")
         if vms > 32:
             charges.append(ctx.charge("cloud_nat", "gateway_hour_cap", region, "gateway hours (over 32 VMs)", HOURS_PER_MONTH, "fixed"))
