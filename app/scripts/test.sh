@@ -28,5 +28,8 @@ fi
 echo "== hadolint Dockerfile"
 uv run hadolint Dockerfile
 
+echo "== mypy --strict src"
+uv run mypy
+
 echo "== pytest"
 uv run pytest "$@"

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -590,7 +590,7 @@ def chunk(ctx: ChatContext, model: str, delta: dict[str, Any], finish: str | Non
 
 
 async def sse(
-    runtime: Runtime, ctx: ChatContext, outcome: Outcome, first: Any, events: AsyncIterator[Any]
+    runtime: Runtime, ctx: ChatContext, outcome: Outcome, first: Any, events: AsyncGenerator[Any, None]
 ) -> AsyncIterator[bytes]:
     model = outcome.route.model
     fields = ctx.fields
@@ -611,15 +611,16 @@ async def sse(
             elif isinstance(event, Completion):
                 final = event
                 break
-            pending = asyncio.ensure_future(anext(events))  # type: ignore[arg-type]
+            task: asyncio.Future[Any] = asyncio.ensure_future(anext(events))
+            pending = task
             event = None
             while event is None:
                 cutoff = runtime.drain.cutoff()
                 wait = keepalive if cutoff is None else max(0.0, min(keepalive, cutoff - time.monotonic()))
-                done, _ = await asyncio.wait({pending}, timeout=wait)
+                done, _ = await asyncio.wait({task}, timeout=wait)
                 if done:
                     try:
-                        event = pending.result()
+                        event = task.result()
                     except StopAsyncIteration:
                         event = Completion("".join(parts), "stop", Usage())
                     pending = None
@@ -647,7 +648,7 @@ async def sse(
                 await asyncio.shield(persist(runtime, ctx, outcome, "".join(parts), "cancelled", Usage()))
             stored = True
         with contextlib.suppress(BaseException):
-            await events.aclose()  # type: ignore[attr-defined]
+            await events.aclose()
     text = "".join(parts)
     await persist(runtime, ctx, outcome, text, final.finish_reason, final.usage)
     fields["latency_to_answer_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)

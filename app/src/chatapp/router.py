@@ -69,7 +69,8 @@ class Outcome:
 def _backoff(attempt: int, error: UpstreamError) -> float:
     if error.retry_after is not None:
         return min(error.retry_after, BACKOFF_CAP_S)
-    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2**attempt)) * random.uniform(0.5, 1.0)
+    delay: float = min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2**attempt)) * random.uniform(0.5, 1.0)
+    return delay
 
 
 class Router:
@@ -139,7 +140,7 @@ class Router:
 
     async def stream(
         self, routes: Sequence[Route], request: UpstreamRequest, deadline: float, outcome: list[Outcome]
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Streams from the first model that produces a first event. Until then failures fall
         back transparently; after it, a failure is raised to the caller (tokens were sent)."""
         (events, first), result = await self._first_success(routes, request, deadline, _open_stream)

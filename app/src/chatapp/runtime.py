@@ -78,7 +78,6 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
     prompts = load_all(settings, env)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True),
-        json_serialize=None,  # payloads are pre-serialized with orjson
     )
     providers: dict[str, Provider] = {}
     for config in prompts.values():
