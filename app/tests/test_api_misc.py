@@ -59,3 +59,24 @@ def test_page_route(app_server: AppServer) -> None:
         assert r.status == 200 and r.headers["content-type"].startswith("text/html")
     else:
         assert r.status == 404
+
+
+class BrokenReads(SqliteStore):
+    async def list_conversations(self, tenant: str, limit: int = 50) -> list:  # type: ignore[type-arg]
+        raise RuntimeError("disk on fire")
+
+
+def test_unexpected_failure_is_a_500_in_openai_shape_and_an_error_log_line(
+    base_env: dict[str, str], tmp_path: Path
+) -> None:
+    server = AppServer(base_env, store=BrokenReads(str(tmp_path / "b.db"))).start()
+    try:
+        r = server.call("GET", "/v1/conversations")
+        assert r.status == 500
+        assert r.json()["error"]["code"] == "internal_error"
+        assert "disk on fire" not in r.text
+        line = server.logs.requests("/v1/conversations")[-1]
+        assert line["severity"] == "ERROR" and line["error"] == "RuntimeError"
+        assert line["httpRequest"]["status"] == 500
+    finally:
+        server.stop()

@@ -161,6 +161,11 @@ def create_app(
     async def _api_error(_: Request, exc: ApiError) -> Response:
         return exc.response()
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        # the access log line (severity ERROR) names the exception class; the client gets the shape
+        return ApiError(500, "internal error; try again", type="api_error", code="internal_error").response()
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         return validation_error(exc.errors()).response()

@@ -95,6 +95,10 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            fields["error"] = exc.__class__.__name__
+            state["status"] = 500
+            raise
         finally:
             self._emit(scope, state["status"], state["size"], time.perf_counter() - start, fields)
 
