@@ -1,0 +1,200 @@
+"""The web chat page at `/`, driven in headless Debian Chromium through Playwright against the real
+app (uvicorn on loopback) with a fake OpenAI-compatible upstream, on SQLite and on Firestore."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from chatapp.store.base import Message
+from conftest import KEY_ACME, KEY_GLOBEX, AppServer
+from fakes import Behaviour, FakeModelServer
+from store_fixtures import StoreBackend
+
+PAGE = Path(__file__).resolve().parents[1] / "src" / "chatapp" / "static" / "index.html"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ANSWER = "[primary-model] Hello there, this is a streamed answer."
+
+
+def inline_hash(html: str, tag: str) -> str:
+    match = re.search(rf"<{tag}>(.*?)</{tag}>", html, re.S)
+    assert match, f"the page has no <{tag}> block"
+    return "sha256-" + base64.b64encode(hashlib.sha256(match.group(1).encode()).digest()).decode()
+
+
+def test_page_is_self_contained_and_its_csp_allows_only_its_own_script_and_style() -> None:
+    html = PAGE.read_text()
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp, "the page declares no Content-Security-Policy"
+    for tag in ("script", "style"):
+        expected = f"{tag}-src '{inline_hash(html, tag)}'"
+        assert expected in csp.group(1), f"the <{tag}> changed: set {expected} in the page's CSP meta tag"
+    assert "connect-src 'self'" in csp.group(1)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the page loads something from elsewhere"
+    assert html.count("<script") == 1 and "eval(" not in html and "innerHTML" not in html
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); "
+                    "app/scripts/test.sh does it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def stored(backend: StoreBackend, tenant: str, conversation_id: str) -> list[Message]:
+    """What the store holds, read underneath the app through a store of the test's own."""
+
+    async def read() -> list[Message]:
+        store = backend.open()
+        await store.start()
+        try:
+            return await store.get_messages(tenant, conversation_id)
+        finally:
+            await store.close()
+
+    # Playwright's sync API keeps an event loop running in this thread: read from another one
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, read()).result(timeout=30)
+
+
+def test_a_partner_chats_in_the_browser_and_the_conversation_is_stored(
+    chromium: object, start_app: Callable[..., AppServer], store_backend: StoreBackend,
+    openai_fake: FakeModelServer,
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(chromium, Browser)
+    app = start_app(**store_backend.env)
+    # slow enough between words that a buffered (non-streamed) page would be caught
+    openai_fake.default = Behaviour(chunk_delay_s=0.15)
+    context = chromium.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(app.url + "/")
+        key = page.get_by_label("API key")
+        key.fill(KEY_ACME)
+        key.press("Tab")
+        assert page.evaluate("sessionStorage.getItem('chat.apiKey')") == KEY_ACME
+
+        page.get_by_role("textbox", name="Message").fill("Hello from the page")
+        page.get_by_role("textbox", name="Message").press("Enter")
+        log = page.get_by_role("log", name="Messages")
+        answer = log.locator(".msg.assistant .text").last
+        # streamed: part of the answer is on screen while the rest is still coming
+        expect(answer).to_contain_text("[primary-model] Hello", timeout=10_000)
+        partial = answer.text_content() or ""
+        assert partial != ANSWER and ANSWER.startswith(partial), partial
+        expect(answer).to_have_text(ANSWER, timeout=15_000)
+        expect(page.get_by_role("button", name="Send")).to_be_enabled()
+        expect(page.get_by_role("status")).to_have_text("")
+
+        conversations = page.get_by_role("navigation", name="Conversations").get_by_role("button")
+        expect(conversations).to_have_count(1)
+        expect(conversations.first).to_have_text("Hello from the page")
+        conversation_id = conversations.first.get_attribute("data-id")
+        assert conversation_id and conversations.first.get_attribute("aria-current") == "true"
+
+        # the second message continues the same conversation: the upstream sees the history
+        openai_fake.default = Behaviour(text="Second answer.")
+        page.get_by_role("textbox", name="Message").fill("And a follow-up")
+        page.get_by_role("button", name="Send").click()
+        expect(log.locator(".msg.assistant .text").last).to_have_text("[primary-model] Second answer.",
+                                                                        timeout=15_000)
+        sent = [m["content"] for m in openai_fake.calls()[-1].body["messages"] if m["role"] != "system"]
+        assert sent == ["Hello from the page", ANSWER, "And a follow-up"]
+        expect(conversations).to_have_count(1)
+
+        # a fresh tab of the same session reopens the conversation from the server
+        page.reload()
+        expect(page.get_by_label("API key")).to_have_value(KEY_ACME)
+        expect(conversations).to_have_count(1)
+        conversations.first.click()
+        expect(log.locator(".msg")).to_have_count(4)
+        expect(log.locator(".msg.assistant .meta").first).to_have_text("primary-model")
+
+        # another partner's key sees nothing of it
+        key = page.get_by_label("API key")
+        key.fill(KEY_GLOBEX)
+        key.press("Tab")
+        expect(conversations).to_have_count(0)
+        key.fill("sk-wrong-key-000000000000")
+        key.press("Tab")
+        expect(page.get_by_role("status")).to_contain_text("invalid API key")
+    finally:
+        context.close()
+        app.stop()
+    assert not [e for e in errors if "401" not in e], errors
+
+    messages = stored(store_backend, "acme", conversation_id)
+    assert [(m.role, m.content) for m in messages] == [
+        ("user", "Hello from the page"),
+        ("assistant", ANSWER),
+        ("user", "And a follow-up"),
+        ("assistant", "[primary-model] Second answer."),
+    ]
+    assert messages[1].model == "primary-model" and messages[1].finish_reason == "stop"
+    assert stored(store_backend, "globex", conversation_id) == []
+
+
+def test_the_page_shows_the_servers_reason_when_a_request_is_refused(
+    chromium: object, start_app: Callable[..., AppServer], openai_fake: FakeModelServer,
+    gemini_fake: FakeModelServer,
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(chromium, Browser)
+    app = start_app()
+    openai_fake.default = gemini_fake.default = Behaviour(status=500)  # the whole chain is down
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto(app.url + "/")
+        page.get_by_role("textbox", name="Message").fill("no key yet")
+        page.get_by_role("textbox", name="Message").press("Enter")
+        expect(page.get_by_role("status")).to_contain_text("missing API key")
+        expect(page.locator(".msg.assistant")).to_have_count(0)
+
+        key = page.get_by_label("API key")
+        key.fill(KEY_ACME)
+        key.press("Tab")
+        started = time.monotonic()
+        page.get_by_role("textbox", name="Message").fill("the model is down")
+        page.get_by_role("textbox", name="Message").press("Enter")
+        expect(page.get_by_role("status")).to_contain_text("Error: the model", timeout=20_000)
+        assert time.monotonic() - started < 20
+        expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    finally:
+        context.close()
+        app.stop()
+
+
+if __name__ == "__main__":  # print the CSP hashes after editing the page
+    text = PAGE.read_text()
+    print(f"script-src '{inline_hash(text, 'script')}'\nstyle-src '{inline_hash(text, 'style')}'")
