@@ -253,9 +253,22 @@ def project_name(root: Path = REPO_ROOT) -> str:
 
 
 def run_stack(stack: str, *, root: Path = REPO_ROOT, overrides: Mapping[str, str] | None = None) -> ProgramRun:
-    """Run the stagewise program for ``stack`` with its ``Pulumi.<stack>.yaml`` as config."""
+    """Run the stagewise program for ``stack`` with its ``Pulumi.<stack>.yaml`` as config.
+
+    A root holding another Pulumi project (e.g. bootstrap/) runs that project's own __main__.py,
+    as `pulumi up` there would.
+    """
     from stacks.program import main as stagewise_program
 
     config = load_stack_file(stack, root)
     config.update(overrides or {})
-    return run_program(stagewise_program, project=project_name(root), stack=stack, config=config)
+    project = project_name(root)
+    entry = root / "__main__.py"
+
+    def project_program() -> None:
+        import runpy
+
+        runpy.run_path(str(entry), run_name="__main__")
+
+    own_program = project != project_name(REPO_ROOT) and entry.is_file()
+    return run_program(project_program if own_program else stagewise_program, project=project, stack=stack, config=config)

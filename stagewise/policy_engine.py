@@ -198,7 +198,8 @@ def _verdict(diagnostic: analyzer_pb2.AnalyzeDiagnostic, resource: DeclaredResou
 
 def evaluate_stage(run: ProgramRun, stage: str | None = None) -> PolicyReport:
     """Evaluate ``run`` under ``policies/config/<stage>.json`` (stage defaults to the stack's)."""
-    chosen = stage or run.config.get("stagewise:stage") or run.stack
+    # stagewise:policyConfig names the config for a program that is not a stage (e.g. bootstrap/).
+    chosen = stage or run.config.get("stagewise:policyConfig") or run.config.get("stagewise:stage") or run.stack
     return Analyzer.for_stage(chosen).evaluate(run)
 
 
