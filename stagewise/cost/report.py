@@ -37,11 +37,33 @@ class Variant:
     why: str
 
 
-CHEAPEST: Mapping[str, Variant] = {
-    "mvp": Variant(
-        "gemini-2.5-flash-lite as the model",
-        {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash-lite"}},
-        "a chat MVP rarely needs more than Flash-Lite; everything else already scales to zero inside free tiers",
+CHEAPEST: Mapping[str, tuple[Variant, ...]] = {
+    "mvp": (
+        Variant(
+            "gemini-2.5-flash-lite as the model",
+            {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash-lite"}},
+            "a chat MVP rarely needs more than Flash-Lite; everything else already scales to zero inside free tiers",
+        ),
+    ),
+    "staging": (
+        Variant(
+            "Flash-Lite for partner traffic",
+            {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash-lite", "fallbackModel": "gemini-2.0-flash-lite"}},
+            "honest when partners test the product flow, not answer quality; the Spot test VM stays for the serving path",
+        ),
+    ),
+    "prod": (
+        Variant(
+            "GPU up 8 h on working days (gpuServiceHours 176)",
+            {"stagewise:usage": {"gpuServiceHours": 176}},
+            "honest for users in one time zone's working day: outside it the first request waits for a cold start, or the Gemini fallback answers",
+        ),
+        Variant(
+            "Gemini 2.5 Flash as the primary, no GPU service",
+            {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash", "fallbackModel": "gemini-2.5-flash-lite"},
+             "stagewise:usage": {"gpuServiceHours": 0}},
+            "managed tokens instead of dedicated GPU hours: cheaper at this traffic, but without the self-hosted model's data control",
+        ),
     ),
 }
 
@@ -87,13 +109,16 @@ def render_table(names: Sequence[str] | None = None) -> str:
             f"| {stage} | {seed} | **{_money(estimate.total)}** | {_money(estimate.fixed)} / {_money(estimate.usage_total)} | "
             f"{estimate.usage.requests_per_month:,.0f} | {_top(estimate)} | {counts} |"
         )
-        variant = CHEAPEST.get(stage)
-        if variant is not None:
-            cheap = _estimate(stage, variant.overrides)
+        for variant in CHEAPEST.get(stage, ()):
+            try:
+                cheap = _estimate(stage, variant.overrides)
+            except ProgramError as exc:
+                cheap_rows.append(f"| {stage} | {variant.title} | not valid here: {str(exc).splitlines()[-1].strip()} | |")
+                continue
             cheap_rows.append(f"| {stage} | {variant.title} | {_money(cheap.total)} (from {_money(estimate.total)}) | {variant.why} |")
     out = rows
     if cheap_rows:
-        out += ["", "Cheapest honest configuration (same usage):", "",
+        out += ["", "Cheaper honest configurations (same usage unless the change says otherwise):", "",
                 "| Stage | Change | Monthly | Why it is honest |", "|---|---|---:|---|", *cheap_rows]
     return "\n".join(out)
 
