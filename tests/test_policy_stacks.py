@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import policy_fixtures as f
 import pulumi_gcp as gcp
@@ -45,16 +46,13 @@ def test_review_exits_one_and_names_a_mandatory_violation(capsys: pytest.Capture
     assert mandatory == [("cost-run-max-instances", "chat")]
 
 
-def test_bad_policy_config_is_an_input_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import shutil
-
+def test_bad_policy_config_is_an_input_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
     import stagewise.policy_engine as engine
 
-    pack = tmp_path / "policies"
-    shutil.copytree(REPO_ROOT / "policies", pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
-    (pack / "config" / "mvp.json").write_text('{"iam-no-basic-roles": "strict"}')
-    monkeypatch.setattr(engine, "POLICIES_DIR", pack)
-    monkeypatch.setattr(engine, "stage_config_path", lambda stage, pack_dir=pack: pack / "config" / f"{stage}.json")
+    bad = tmp_path / "mvp.json"
+    bad.write_text('{"iam-no-basic-roles": "strict"}')
+    monkeypatch.setattr(engine, "stage_config_path", lambda stage, pack_dir=engine.POLICIES_DIR: bad)
     assert main(["review", "mvp"]) == EXIT_INVALID
     assert "'strict' is not an enforcement level" in capsys.readouterr().err
 
