@@ -105,7 +105,7 @@ def test_a_partner_chats_in_the_browser_and_the_conversation_is_stored(
 
         page.get_by_role("textbox", name="Message").fill("Hello from the page")
         page.get_by_role("textbox", name="Message").press("Enter")
-        log = page.get_by_role("log", name="Messages")
+        log = page.get_by_role("log", name="Chat history")
         answer = log.locator(".msg.assistant .text").last
         # streamed: part of the answer is on screen while the rest is still coming
         expect(answer).to_contain_text("[primary-model] Hello", timeout=10_000)
@@ -190,6 +190,31 @@ def test_the_page_shows_the_servers_reason_when_a_request_is_refused(
         expect(page.get_by_role("status")).to_contain_text("Error: the model", timeout=20_000)
         assert time.monotonic() - started < 20
         expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    finally:
+        context.close()
+        app.stop()
+
+
+
+
+def test_keep_alive_comments_between_slow_tokens_never_reach_the_screen(
+    chromium: object, start_app: Callable[..., AppServer], openai_fake: FakeModelServer,
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(chromium, Browser)
+    app = start_app()  # CHAT_KEEPALIVE_S=0.3 in the test environment
+    openai_fake.default = Behaviour(text="slow answer", chunk_delay_s=0.8)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.add_init_script(f"sessionStorage.setItem('chat.apiKey', '{KEY_ACME}')")
+    try:
+        page.goto(app.url + "/")
+        page.get_by_role("textbox", name="Message").fill("take your time")
+        page.get_by_role("textbox", name="Message").press("Enter")
+        answer = page.get_by_role("log", name="Chat history").locator(".msg.assistant .text")
+        expect(answer).to_have_text("[primary-model] slow answer", timeout=15_000)
+        expect(page.get_by_role("status")).to_have_text("")
     finally:
         context.close()
         app.stop()

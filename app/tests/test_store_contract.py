@@ -17,7 +17,6 @@ from chatapp.store.sqlite import SqliteStore
 if TYPE_CHECKING:
     from store_fixtures import StoreBackend
 
-pytest_plugins = ["store_fixtures"]
 pytestmark = pytest.mark.anyio
 
 DAY = 86_400.0
