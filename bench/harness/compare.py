@@ -116,6 +116,7 @@ def measure_server(spec: servers.ServerSpec, args: argparse.Namespace, workdir: 
         print(f"  [{spec.name}] python stream {key[7:]}: {s['good_per_s']} good/s, bad {s['bad']}, "
               f"TTFT p50 {s['ttft_ms']['p50'] if s['ttft_ms'] else 'n/a'} ms", flush=True)
     result["rss_after_load_mb"] = round(procs.rss_mb(proc.pid), 1)
+    result["load_after"] = procs.load_now()
     result["pid_cpu_total_s"] = round(procs.cpu_seconds(proc.pid), 2)
     procs.stop(proc)
     return result
@@ -270,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
         "machine": env_info(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "load_before": procs.load_now(),
         "servers": [],
     }
+    print(f"  machine load before: {results['load_before']}", flush=True)
     for key, value in results["machine"].items():
         print(f"  {key}: {value}", flush=True)
     print("direct to the upstream:", flush=True)
@@ -298,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  [{name}] FAILED: {exc}", flush=True)
             results["servers"].append({"name": name, "error": str(exc)[:300]})
     procs.stop(up)
+    results["load_after"] = procs.load_now()
+    print(f"  machine load after: {results['load_after']}", flush=True)
     table = report(results, args)
     print()
     print(table)

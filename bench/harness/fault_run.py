@@ -32,7 +32,7 @@ import procs  # noqa: E402
 import servers  # noqa: E402
 from faults import STANDARD_FAULTS  # noqa: E402
 from loadgen import _classify, require_loopback  # noqa: E402
-from protocol import REPLY_TEXT, BadBody, check_completion, check_stream, stream_text  # noqa: E402
+from protocol import REPLY_TEXT, BadBody, check_completion, check_stream, stream_failure, stream_text  # noqa: E402
 
 SERVER_CORE = 0
 HARNESS_CORE = 1
@@ -73,7 +73,7 @@ async def one(session: aiohttp.ClientSession, url: str, headers: dict[str, str],
     try:
         check_stream(payload, stream_text(chunks)) if stream else check_completion(payload, REPLY_TEXT)
     except BadBody:
-        res.bad[f"{mode}:bad_body"] += 1
+        res.bad[f"{mode}:{stream_failure(payload) if stream else 'bad_body'}"] += 1
         res.bad_markers.add(marker)
         return
     res.good[mode] += 1
@@ -236,11 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     good = sum(res.good.values())
     summary: dict[str, Any] = {
         "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "load_after": procs.load_now(),
         "target": args.target,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "requests": res.started,
         "good": res.good,
         "client_visible_errors": sum(res.bad.values()),
+        # a stream broken after its first token reached the client: the app ends it with an error
+        # event and stores the partial answer; a fallback could only take over by repeating text
+        "client_errors_after_tokens": res.bad["stream:error_after_tokens"],
         "errors_by_kind": dict(res.bad),
         "elapsed_s": round(res.elapsed_s, 1),
         "good_per_s": round(good / res.elapsed_s, 1) if res.elapsed_s else 0,
@@ -257,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     faults_seen = sum(v for k, v in served["served"].items() if k != "ok")
     print(f"\nfaults injected by the primary: {faults_seen} of {served['requests']} upstream calls "
           f"({json.dumps(served['served'])}); fallback upstream calls: {fallback_served['requests']}")
-    print(f"client-visible errors: {summary['client_visible_errors']} of {res.started} requests")
+    print(f"client-visible errors: {summary['client_visible_errors']} of {res.started} requests "
+          f"({summary['client_errors_after_tokens']} streams broken after their first token, "
+          f"{summary['client_visible_errors'] - summary['client_errors_after_tokens']} other)")
     store = summary.get("store")
     if store and "error" not in store:
         print(f"store: {store['replies_received']} replies received, {store['lost']} lost, {store['duplicated']} duplicated, "

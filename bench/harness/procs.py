@@ -71,6 +71,13 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         proc.wait(timeout=5)
 
 
+def load_now() -> str:
+    """`uptime`-style load averages and our niceness, for the record: this machine is shared, and
+    what else runs on it moves every figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores; nice {os.nice(0)}"
+
+
 def tree(pid: int) -> list[int]:
     """pid and all its descendants (from /proc/*/stat)."""
     children: dict[int, list[int]] = {}

@@ -71,3 +71,22 @@ def check_stream(body: bytes, expected_text: str) -> str:
     if text != expected_text:
         raise BadBody(f"streamed text {text[:60]!r} != expected {expected_text[:60]!r}")
     return text
+
+
+def stream_failure(body: bytes) -> str:
+    """Why a streamed reply that failed check_stream failed, from what the client saw:
+    "error_after_tokens" when content arrived and the stream then ended in an error event
+    (an answer broken after its first token: a fallback cannot take it over without
+    repeating what was already shown), "error_before_tokens" for an error event with no
+    content before it, else "bad_body" (truncated, garbled, or ending without [DONE])."""
+    events = parse_sse_events(body)
+    if not events or events[-1] == "[DONE]":
+        return "bad_body"
+    try:
+        last = json.loads(events[-1])
+        text = "".join(delta_text(p) for p in events[:-1])
+    except ValueError:
+        return "bad_body"
+    if not isinstance(last, dict) or "error" not in last:
+        return "bad_body"
+    return "error_after_tokens" if text else "error_before_tokens"

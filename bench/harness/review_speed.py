@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procs import load_now  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "out"
 
@@ -43,8 +45,8 @@ def timed(cmd: list[str], cwd: Path, timeout_s: float) -> dict[str, Any]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.stdout is not None
     output = proc.stdout.read().decode(errors="replace")
-    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "exit": proc.returncode,
-            "tail": output.strip().splitlines()[-3:]}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "exit": proc.returncode, "tail": output.strip().splitlines()[-3:]}
 
 
 def series(label: str, cmd: list[str], runs: int, timeout_s: float) -> dict[str, Any]:
@@ -60,11 +62,14 @@ def series(label: str, cmd: list[str], runs: int, timeout_s: float) -> dict[str,
     if ok:
         walls = [r["wall_s"] for r in ok]
         rss = [r["peak_rss_mb"] for r in ok]
+        # CPU seconds (user + system of the command and the children it waited for): on a shared,
+        # loaded machine the wall time grows with the load, the CPU time much less.
         row.update(median_s=round(statistics.median(walls), 3), min_s=round(min(walls), 3), max_s=round(max(walls), 3),
-                   peak_rss_mb=round(statistics.median(rss), 1))
+                   cpu_s=round(statistics.median(r["cpu_s"] for r in ok), 3), peak_rss_mb=round(statistics.median(rss), 1))
     else:
         row["error_tail"] = results[-1]["tail"]
-    shown = f"median {row['median_s']:.3f} s (min {row['min_s']:.3f}, max {row['max_s']:.3f}), peak RSS {row['peak_rss_mb']:.0f} MiB" \
+    shown = f"median {row['median_s']:.3f} s (min {row['min_s']:.3f}, max {row['max_s']:.3f}), CPU {row['cpu_s']:.3f} s, " \
+        f"peak RSS {row['peak_rss_mb']:.0f} MiB" \
         if ok else f"FAILED (exit {row['exit_codes']}): {' / '.join(row['error_tail'])}"
     print(f"  {label}: {shown}  [{len(ok)}/{runs} ok]", flush=True)
     return row
@@ -84,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stacks = [s.strip() for s in args.stacks.split(",") if s.strip()]
     rows: list[dict[str, Any]] = []
+    load = {"before": load_now()}
+    print(f"machine load before: {load['before']}", flush=True)
     modes = ["warm", "none"] if args.bytecode == "both" else [args.bytecode]
     for mode in modes:
         if mode == "warm":
@@ -103,10 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         ENV.update({k: v for k, v in os.environ.items() if k.startswith("PYTHON")})
         rows += suite_rows(args)
 
+    load["after"] = load_now()
+    print(f"machine load after: {load['after']}", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = OUT / f"review-{stamp}.json"
-    path.write_text(json.dumps({"date_utc": stamp, "rows": rows}, indent=2))
+    path.write_text(json.dumps({"date_utc": stamp, "load": load, "rows": rows}, indent=2))
     print(f"\nwritten: {path}")
     failed = [r for r in rows if r.get("ok_runs", 0) == 0 and r["label"] != "test suite"]
     return 1 if failed else 0
