@@ -38,6 +38,7 @@ from pulumi_gcp.compute import (
     RegionNetworkEndpointGroupCloudRunArgs,
     SecurityPolicyAdaptiveProtectionConfigArgs,
     SecurityPolicyAdaptiveProtectionConfigLayer7DdosDefenseConfigArgs,
+    SecurityPolicyAdvancedOptionsConfigArgs,
     SecurityPolicyRuleArgs,
     SecurityPolicyRuleMatchArgs,
     SecurityPolicyRuleMatchConfigArgs,
@@ -131,15 +132,24 @@ class ArmorSettings:
     rate_limit: RateLimit | None = field(default_factory=RateLimit)
     adaptive_protection: bool = True
     denied_ranges: Sequence[str] = ()
+    # Paths whose bodies are free text (chat messages may quote SQL or HTML): the WAF skips them
+    # instead of answering 403 to a user who asks about a SELECT statement. Rate limits still apply.
+    free_text_paths: Sequence[str] = ()
 
     def __post_init__(self) -> None:
+        for path in self.free_text_paths:
+            if not re.match(r"^/[-/_.a-zA-Z0-9]*$", path):
+                raise ValueError(f"free_text_paths: {path!r} must be a URL path prefix such as /v1/chat")
         for rule in self.waf_rules:
             if not _WAF_RULE.match(rule):
                 raise ValueError(f"waf rule {rule!r} is not a preconfigured Cloud Armor rule; use names like sqli-v33-stable")
         if not 1 <= self.waf_sensitivity <= 4:
             raise ValueError(f"waf_sensitivity {self.waf_sensitivity}: use 1..4 (0 would disable every signature)")
         for cidr in self.denied_ranges:
-            ipaddress.ip_network(cidr, strict=False)
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"denied_ranges: {cidr!r} is not an IP range; write it like 198.51.100.0/24") from None
 
 
 @dataclass
@@ -317,6 +327,7 @@ class EdgeLoadBalancer(pulumi.ComponentResource):
                     description="denied source ranges",
                 )
             )
+        exempt = "".join(f"!request.path.startsWith('{path}') && " for path in armor.free_text_paths)
         for index, waf_rule in enumerate(armor.waf_rules):
             rules.append(
                 SecurityPolicyRuleArgs(
@@ -324,7 +335,8 @@ class EdgeLoadBalancer(pulumi.ComponentResource):
                     priority=WAF_PRIORITY + index,
                     match=SecurityPolicyRuleMatchArgs(
                         expr=SecurityPolicyRuleMatchExprArgs(
-                            expression=f"evaluatePreconfiguredWaf('{waf_rule}', {{'sensitivity': {armor.waf_sensitivity}}})"
+                            expression=exempt
+                            + f"evaluatePreconfiguredWaf('{waf_rule}', {{'sensitivity': {armor.waf_sensitivity}}})"
                         )
                     ),
                     preview=armor.waf_preview,
@@ -350,6 +362,8 @@ class EdgeLoadBalancer(pulumi.ComponentResource):
             description="stagewise edge: OWASP WAF, per-client rate limit, adaptive protection",
             rules=rules,
             adaptive_protection_config=adaptive,
+            # Parse JSON bodies so WAF signatures match field values, not the JSON punctuation around them.
+            advanced_options_config=SecurityPolicyAdvancedOptionsConfigArgs(json_parsing="STANDARD", log_level="NORMAL"),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -142,6 +142,23 @@ def test_armor_waf_rules_precede_rate_limit_and_default_allow(run_component: Cal
     assert policy["adaptiveProtectionConfig"]["layer7DdosDefenseConfig"]["enable"] is True
 
 
+def test_free_text_paths_skip_waf_but_not_rate_limit(run_component: Callable[..., ProgramRun]) -> None:
+    run = declare(run_component, armor=ArmorSettings(free_text_paths=["/v1/chat", "/v1/partner"]))
+    rules = armor_rules(run)
+    waf = [r["match"]["expr"]["expression"] for r in rules if "expr" in r["match"]]
+    assert waf and all(
+        e.startswith("!request.path.startsWith('/v1/chat') && !request.path.startsWith('/v1/partner') && evaluatePreconfiguredWaf(")
+        for e in waf
+    )
+    throttle = next(r for r in rules if r["action"] == "throttle")
+    assert throttle["match"]["config"]["srcIpRanges"] == ["*"]
+
+
+def test_json_bodies_are_parsed_for_waf(run_component: Callable[..., ProgramRun]) -> None:
+    options = one(declare(run_component), ARMOR).inputs["advancedOptionsConfig"]
+    assert options["jsonParsing"] == "STANDARD"
+
+
 def test_rate_based_ban_and_header_key(run_component: Callable[..., ProgramRun]) -> None:
     limit = RateLimit(action="ban", requests=50, interval_sec=10, ban_duration_sec=900,
                       enforce_on_key="HTTP_HEADER", enforce_on_key_name="x-api-key")
@@ -205,6 +222,9 @@ def test_args_errors(kwargs: dict[str, Any], message: str) -> None:
         (lambda: RateLimit(enforce_on_key="COOKIE"), "enforce_on_key"),
         (lambda: ArmorSettings(waf_rules=["sqli"]), "sqli-v33-stable"),
         (lambda: ArmorSettings(waf_sensitivity=0), "1..4"),
+        (lambda: ArmorSettings(denied_ranges=["nope"]), "denied_ranges: 'nope'"),
+        (lambda: ArmorSettings(free_text_paths=["v1/chat"]), "free_text_paths"),
+        (lambda: ArmorSettings(free_text_paths=["/v1/chat') || true || ('"]), "free_text_paths"),
     ],
 )
 def test_part_errors(build: Callable[[], object], message: str) -> None:
@@ -259,6 +279,7 @@ def test_edge_config_canary_tracks() -> None:
         ({"armor": {"rateLimit": {"banDurationSec": 600}}}, "set action: ban"),
         ({"armor": {"rateLimit": {"action": "block"}}}, "stagewise:edge.armor.rateLimit.action"),
         ({"armor": {"wafRule": []}}, "did you mean 'wafRules'"),
+        ({"armor": {"freeTextPaths": ["chat"]}}, "freeTextPaths: 'chat' is not a URL path prefix"),
         ({"tracks": {}}, "no tracks"),
         ({"tracks": {"stable": {"weight": 90}, "canary": {"weight": 20, "tag": "canary"}}}, "add up to 110"),
         ({"tracks": {"Stable": {"weight": 100}}}, "track name 'Stable'"),

@@ -88,6 +88,18 @@ class ArmorConfig(Section):
     )
     adaptive_protection: bool = Field(True, description="Adaptive Protection: ML detection of L7 DDoS attacks")
     denied_ranges: list[str] = Field(default_factory=list, description="source IP ranges always denied (CIDR)")
+    free_text_paths: list[str] = Field(
+        default_factory=list,
+        description="path prefixes whose bodies are free text (e.g. /v1/chat): WAF rules skip them, rate limits still apply",
+    )
+
+    @field_validator("free_text_paths")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not re.match(r"^/[-/_.a-zA-Z0-9]*$", path):
+                raise ValueError(f"freeTextPaths: {path!r} is not a URL path prefix; write it like /v1/chat")
+        return value
 
     @field_validator("waf_rules")
     @classmethod
