@@ -21,12 +21,16 @@ import yaml
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramRun
+from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun
 from stagewise.policy_config import LEVEL_NAMES, PolicySetting, configure_request, load_config_file, parse_config, reconcile
 
 POLICIES_DIR = REPO_ROOT / "policies"
 PACKAGE = "stagewise_policies"
 PREVIEW_MARKER = "can't run policy"  # the SDK's diagnostic when a rule touched an unknown value
+
+
+class PolicyRunError(ProgramError):
+    """A rule crashed; the CLI reports it (exit 2) with the rule and resource it names."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +134,17 @@ class Analyzer:
         for resource in run.resources:
             if not resource.custom:
                 continue
-            response = self.servicer.Analyze(_analyze_request(resource), None)
+            try:
+                response = self.servicer.Analyze(_analyze_request(resource), None)
+            except RuntimeError as exc:
+                raise PolicyRunError(f"policy pack {self.name}: {exc}") from exc
             verdicts += [_verdict(d, resource) for d in response.diagnostics]
             not_applicable += len(response.not_applicable)
         stack = analyzer_pb2.AnalyzeStackRequest(resources=[_stack_resource(r) for r in run.resources])
-        response = self.servicer.AnalyzeStack(stack, None)
+        try:
+            response = self.servicer.AnalyzeStack(stack, None)
+        except RuntimeError as exc:
+            raise PolicyRunError(f"policy pack {self.name}: {exc}") from exc
         for diagnostic in response.diagnostics:
             verdicts.append(_verdict(diagnostic, by_urn.get(diagnostic.urn)))
         not_applicable += len(response.not_applicable)

@@ -96,3 +96,12 @@ def test_config_files_are_plain_cli_json() -> None:
     for stage in ("mvp", "staging", "prod"):
         document = json.loads(stage_config_path(stage).read_text())
         assert all(isinstance(value, (str, dict)) for value in document.values())
+
+
+def test_a_crashing_rule_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Config the schema cannot catch (a non-numeric value inside an object) must not crash anonymously."""
+    from stagewise.policy_engine import PolicyRunError
+
+    bad = {"storage-retention-minimum": {"enforcementLevel": "mandatory", "minRetentionDays": {"logs": "a month"}}}
+    with pytest.raises(PolicyRunError, match="rule storage-retention-minimum failed on frame-logs \\(Bucket\\): ValueError"):
+        f.analyzer("prod", bad).evaluate(f.run(f.prod(lambda: f.bucket("l", "logs"))))

@@ -35,6 +35,10 @@ Unknowns = Literal["skip", "fail-closed"]
 ANY_TYPE = "*"
 
 
+class RuleError(RuntimeError):
+    """A rule crashed on a resource (a bug in the rule or a shape it does not expect)."""
+
+
 @dataclass(frozen=True)
 class Finding:
     problem: str
@@ -144,6 +148,8 @@ def resource_rule(
                 if unknowns == "skip":
                     raise
                 findings = [_unknown_finding(error)]
+            except Exception as error:  # a rule bug must name itself, not surface as a bare gRPC error
+                raise RuleError(f"rule {name} failed on {resource.label}: {type(error).__name__}: {error}") from error
             for finding in findings:
                 report(_message(resource.label, finding), None)
 
@@ -212,6 +218,8 @@ def stack_rule(
                 if unknowns == "skip":
                     raise
                 findings = [(None, _unknown_finding(error))]
+            except Exception as error:
+                raise RuleError(f"rule {name} failed on the stack: {type(error).__name__}: {error}") from error
             for subject, finding in findings:
                 if subject is None:
                     report(_message("stack", finding), None)
