@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from stagewise.cost.diff import CostDiff
+from stagewise.cost.diff import CostDiff, DiffEntry
 from stagewise.cost.model import Charge, Estimate, LineItem
 
 
@@ -105,17 +105,32 @@ def render_markdown(estimate: Estimate) -> str:
 
 def render_diff_text(diff: CostDiff) -> str:
     a, b = diff.before, diff.after
-    out = [f"From {a.stack} ({money(a.total)}/month) to {b.stack} ({money(b.total)}/month): {_signed(diff.delta)}/month"]
+    out = [f"From {a.stack} ({money(a.total)}/month) to {b.stack} ({money(b.total)}/month): {_signed(diff.delta)}/month",
+           f"Each at its own usage profile: {a.stack} {a.usage.requests_per_month:,.0f} requests/month, "
+           f"{b.stack} {b.usage.requests_per_month:,.0f} (usage flags apply to both)."]
     for title, entries in (("Added", diff.added), ("Removed", diff.removed), ("Changed", diff.changed)):
         if not entries:
             continue
+        costly = sorted((e for e in entries if not _free_and_zero(e)), key=lambda e: (-abs(e.delta), e.name))
+        free = sorted(e.name for e in entries if _free_and_zero(e))
         out.append(f"\n{title} ({len(entries)}):")
-        for entry in sorted(entries, key=lambda e: -abs(e.delta)):
-            out.append(f"  {entry.name:<40} {_short_type(entry.type):<44} {money(entry.before):>10} → {money(entry.after):>10}  {_signed(entry.delta):>11}")
+        name_width = max([len(e.name) for e in costly] + [8])
+        type_width = max([len(_short_type(e.type)) for e in costly] + [8])
+        for entry in costly:
+            unpriced = "  (unpriced)" if "unpriced" in (entry.status_before, entry.status_after) else ""
+            out.append(f"  {entry.name:<{name_width}}  {_short_type(entry.type):<{type_width}}  "
+                       f"{money(entry.before):>10} → {money(entry.after):>10}  {_signed(entry.delta):>11}{unpriced}")
+        if free:
+            out.append(f"  free ({len(free)}): {', '.join(free)}")
     out.append(f"\nTotal: {money(a.total)} → {money(b.total)} ({_signed(diff.delta)}/month)")
     if a.unpriced or b.unpriced:
         out.append(f"Unpriced resources (not in totals): {a.stack} {len(a.unpriced)}, {b.stack} {len(b.unpriced)}")
     return "\n".join(out)
+
+
+def _free_and_zero(entry: DiffEntry) -> bool:
+    return entry.delta == 0 and entry.before == 0 and "free" in (entry.status_before, entry.status_after) \
+        and "unpriced" not in (entry.status_before, entry.status_after)
 
 
 def render_diff_markdown(diff: CostDiff) -> str:
