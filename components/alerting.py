@@ -118,7 +118,8 @@ class InferenceSignals:
 class AlertingArgs:
     project: pulumi.Input[str]
     service_names: Sequence[str]
-    max_instances: int
+    # The services' maximum instance count: one number for all, or {service: max} when they differ.
+    max_instances: int | Mapping[str, int]
     emails: Sequence[str] = ()
     slack: SlackChannel | None = None
     pagerduty: PagerDutyChannel | None = None
@@ -135,8 +136,13 @@ class AlertingArgs:
     def __post_init__(self) -> None:
         if not self.service_names:
             raise ValueError("service_names is empty; name the Cloud Run services to watch")
-        if self.max_instances < 1:
+        maxima = self.max_instances if isinstance(self.max_instances, Mapping) else {"": self.max_instances}
+        if any(value < 1 for value in maxima.values()):
             raise ValueError("max_instances must be at least 1 (the services' configured maximum)")
+        if isinstance(self.max_instances, Mapping) and set(self.max_instances) != set(self.service_names):
+            raise ValueError(
+                f"max_instances names {sorted(self.max_instances)} but service_names are {sorted(self.service_names)}; give one maximum per service"
+            )
         if not (self.emails or self.slack or self.pagerduty):
             raise ValueError("no notification channel; give emails and/or slack or pagerduty so alerts reach someone")
         for email in self.emails:
@@ -349,8 +355,37 @@ _BY_SERVICE = ("resource.label.service_name",)
 def _service_signals(args: AlertingArgs) -> list[_Signal]:
     t = args.thresholds
     services = _cloud_run(args.service_names)
+    if isinstance(args.max_instances, Mapping):
+        groups = [(f"instances-near-max-{name}", [name], args.max_instances[name]) for name in args.service_names]
+    else:
+        groups = [("instances-near-max", list(args.service_names), args.max_instances)]
+    return [*_request_signals(services, t), *(_instances_signal(key, names, maximum, t) for key, names, maximum in groups)]
+
+
+def _instances_signal(key: str, names: list[str], maximum: int, t: Thresholds) -> _Signal:
+    limit = round(maximum * t.instance_ratio, 2)
+    which = "" if key == "instances-near-max" else f"{names[0]}: "
+    return _Signal(
+        key=key,
+        title=f"{which}instances above {t.instance_ratio:.0%} of max ({maximum})",
+        severity="WARNING",
+        threshold=limit,
+        filter=f'{_cloud_run(names)} AND metric.type="run.googleapis.com/container/instance_count"',
+        aligner="ALIGN_MAX",
+        reducer="REDUCE_SUM",
+        group_by=(*_BY_SERVICE, "resource.label.location"),
+        runbook=_runbook(
+            f"A service runs more than {limit:g} instances in a region (its maximum is {maximum}): requests will queue and fail soon.",
+            [
+                "Check whether the traffic is legitimate (load balancer logs, Cloud Armor rate-limit hits).",
+                "If legitimate: raise the service's maxInstances (mind the budget) or concurrency; if not, tighten the Cloud Armor rate limit.",
+            ],
+        ),
+    )
+
+
+def _request_signals(services: str, t: Thresholds) -> list[_Signal]:
     requests = f'{services} AND metric.type="run.googleapis.com/request_count"'
-    limit = round(args.max_instances * t.instance_ratio, 2)
     return [
         _Signal(
             key="error-ratio",
@@ -385,23 +420,6 @@ def _service_signals(args: AlertingArgs) -> list[_Signal]:
                     "Compare with the inference latency chart: a slow model makes slow answers (streamed answers count their full duration).",
                     "Check instance count and CPU: if instances sit at the maximum, raise maxInstances or concurrency.",
                     "Check cold starts (container/startup_latencies); raise minInstances if traffic is spiky.",
-                ],
-            ),
-        ),
-        _Signal(
-            key="instances-near-max",
-            title=f"instances above {t.instance_ratio:.0%} of max ({args.max_instances})",
-            severity="WARNING",
-            threshold=limit,
-            filter=f'{services} AND metric.type="run.googleapis.com/container/instance_count"',
-            aligner="ALIGN_MAX",
-            reducer="REDUCE_SUM",
-            group_by=(*_BY_SERVICE, "resource.label.location"),
-            runbook=_runbook(
-                f"A chat service runs more than {limit:g} instances (its maximum is {args.max_instances}): requests will queue and fail soon.",
-                [
-                    "Check whether the traffic is legitimate (load balancer logs, Cloud Armor rate-limit hits).",
-                    "If legitimate: raise service.maxInstances (mind the budget) or concurrency; if not, tighten the Cloud Armor rate limit.",
                 ],
             ),
         ),

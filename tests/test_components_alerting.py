@@ -82,6 +82,14 @@ def test_5xx_ratio_latency_and_instances_conditions(run_component: Callable[...,
     assert "resource.label.location" in instances["aggregations"][0]["groupByFields"]
 
 
+def test_per_service_maximum_gives_one_instances_alert_each(run_component: Callable[..., ProgramRun]) -> None:
+    found = policies(declare(run_component, max_instances={"chat": 10, "partner": 4}))
+    assert "instances-near-max" not in found
+    chat, partner = threshold(found["instances-near-max-chat"]), threshold(found["instances-near-max-partner"])
+    assert chat["thresholdValue"] == 8 and 'one_of("chat")' in chat["filter"]
+    assert partner["thresholdValue"] == 3.2 and 'one_of("partner")' in partner["filter"]
+
+
 def test_uptime_check_on_public_https_endpoint(run_component: Callable[..., ProgramRun]) -> None:
     run = declare(run_component, uptime_path="/readyz", uptime_period_sec=300)
     check = one(run, "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig").inputs
@@ -162,6 +170,8 @@ def test_dashboard_can_be_left_out(run_component: Callable[..., ProgramRun]) -> 
     [
         ({"service_names": []}, "service_names is empty"),
         ({"max_instances": 0}, "max_instances"),
+        ({"max_instances": {"chat": 0}}, "at least 1"),
+        ({"max_instances": {"other": 3}}, "one maximum per service"),
         ({"emails": []}, "no notification channel"),
         ({"emails": ["not-an-email"]}, "is not an address"),
         ({"uptime_period_sec": 30}, "uptime_period_sec"),
