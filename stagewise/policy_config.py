@@ -6,7 +6,8 @@ policy's own level and schema defaults, apply the pack's initial config, then `a
 entries, and validate the result against each policy's config schema. The SDK itself fills no
 defaults, so skipping this step would run rules with config the real CLI never sends.
 
-Schema validation covers the JSON Schema subset the pack uses (type, enum, minimum, maximum, items);
+Schema validation covers the JSON Schema subset the pack uses (type, enum, minimum, maximum, items,
+additionalProperties);
 tests/test_policy_config.py checks the pack uses nothing else.
 """
 
@@ -24,7 +25,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from stagewise.engine import ProgramError
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
-SCHEMA_KEYWORDS = frozenset({"type", "enum", "minimum", "maximum", "items", "default", "description"})
+SCHEMA_KEYWORDS = frozenset({"type", "enum", "minimum", "maximum", "items", "additionalProperties", "default", "description"})
 _PROTO_LEVEL = {
     "advisory": analyzer_pb2.ADVISORY,
     "mandatory": analyzer_pb2.MANDATORY,
@@ -142,8 +143,14 @@ def _check(schema: Mapping[str, Any], value: Any) -> str | None:
         return f"must be true or false, got {value!r}"
     if kind == "string" and not isinstance(value, str):
         return f"must be a string, got {value!r}"
-    if kind == "object" and not isinstance(value, dict):
-        return f"must be an object, got {value!r}"
+    if kind == "object":
+        if not isinstance(value, dict):
+            return f"must be an object, got {value!r}"
+        value_schema = schema.get("additionalProperties")
+        for key, item in value.items():
+            problem = _check(value_schema, item) if isinstance(value_schema, Mapping) else None
+            if problem:
+                return f"{key} {problem}"
     if kind == "array":
         if not isinstance(value, list):
             return f"must be a list, got {value!r}"

@@ -72,6 +72,7 @@ def test_disabled_rules_do_not_run() -> None:
         ({"cost-run-max-instances": {"maxInstances": "ten"}}, "cost-run-max-instances.maxInstances: must be an integer"),
         ({"cost-run-max-instances": {"maxInstances": 0}}, "must be at least 1"),
         ({"storage-versioning": {"versionedClasses": ["data", 3]}}, "item 1 must be a string"),
+        ({"storage-retention-minimum": {"minRetentionDays": {"logs": "a month"}}}, "minRetentionDays: logs must be an integer"),
         ({"run-invoker-not-public": {"allowPublic": "yes"}}, "must be true or false"),
         ({"iam-no-basic-role": "mandatory"}, "no policy named iam-no-basic-role"),
     ],
@@ -99,9 +100,13 @@ def test_config_files_are_plain_cli_json() -> None:
 
 
 def test_a_crashing_rule_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Config the schema cannot catch (a non-numeric value inside an object) must not crash anonymously."""
+    import stagewise_policies.storage as storage_rules
+
     from stagewise.policy_engine import PolicyRunError
 
-    bad = {"storage-retention-minimum": {"enforcementLevel": "mandatory", "minRetentionDays": {"logs": "a month"}}}
-    with pytest.raises(PolicyRunError, match="rule storage-retention-minimum failed on frame-logs \\(Bucket\\): ValueError"):
-        f.analyzer("prod", bad).evaluate(f.run(f.prod(lambda: f.bucket("l", "logs"))))
+    def broken(resource: object) -> str:
+        raise KeyError("bucket-class")
+
+    monkeypatch.setattr(storage_rules, "bucket_class", broken)
+    with pytest.raises(PolicyRunError, match=r"rule storage-versioning failed on frame-logs \(Bucket\): KeyError"):
+        f.analyzer("prod").evaluate(f.run(f.prod()))

@@ -76,7 +76,8 @@ def versioning(resource: Resource, config: Mapping[str, Any]) -> Iterator[Findin
     severity=Severity.HIGH,
     remediation="Set retention_policy=BucketRetentionPolicyArgs(retention_period=str(days * 86400)) (a string of seconds in pulumi-gcp 10).",
     types=[t.BUCKET],
-    params={"minRetentionDays": {"type": "object", "default": {"logs": 30, "backups": 365},
+    params={"minRetentionDays": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1},
+                                 "default": {"logs": 30, "backups": 365},
                                  "description": "bucket class -> minimum retention in days"}},
 )
 def retention_minimum(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
