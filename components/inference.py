@@ -606,6 +606,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
             health_checks=health.id,
             backends=[compute.RegionBackendServiceBackendArgs(group=group.instance_group, balancing_mode="CONNECTION")],
             connection_draining_timeout_sec=60,
+            log_config=compute.RegionBackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
             opts=child,
         )
         rule = compute.ForwardingRule(

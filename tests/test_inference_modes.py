@@ -126,7 +126,7 @@ def test_gpu_vm_is_a_private_autohealed_autoscaled_mig(run_component: RunCompone
     rule = one(run, "gcp:compute/forwardingRule:ForwardingRule").inputs
     assert rule["loadBalancingScheme"] == "INTERNAL" and rule["ports"] == ["8000"]
     backend = one(run, "gcp:compute/regionBackendService:RegionBackendService").inputs
-    assert backend["loadBalancingScheme"] == "INTERNAL"
+    assert backend["loadBalancingScheme"] == "INTERNAL" and backend["logConfig"]["enable"] is True
     firewall = one(run, "gcp:compute/firewall:Firewall").inputs
     assert firewall["sourceRanges"] == ["10.10.0.0/24", "10.20.0.0/24"] and firewall["allows"] == [{"protocol": "tcp", "ports": ["8000"]}]
     assert firewall["targetTags"] == ["llm-server"] and "llm-server" in template["tags"]

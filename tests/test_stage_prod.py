@@ -154,9 +154,18 @@ def test_bad_prod_config_fails_before_any_resource(key: str, value: object, phra
     assert phrase in str(caught.value)
 
 
-def test_review_cli_exits_zero_and_its_json_lists_the_prod_resources() -> None:
+@pytest.mark.parametrize(
+    "inference",
+    [
+        None,  # the stack file's default: cloudrun-gpu
+        {"mode": "vertex", "model": "google/gemma-3-4b-it", "fallbackModel": "gemini-2.5-flash", "privateEndpoint": True},
+        {"mode": "gpu-vm", "model": "Qwen/Qwen2.5-7B-Instruct", "fallbackModel": "gemini-2.5-flash", "region": "us-central1"},
+    ],
+)
+def test_review_cli_exits_zero_and_its_json_lists_the_prod_resources(inference: dict[str, Any] | None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GOOGLE_"))}
-    done = subprocess.run([sys.executable, "-m", "stagewise.cli", "review", "prod", "--format", "json"],
+    extra = ["--config", f"stagewise:inference={json.dumps(inference)}"] if inference else []
+    done = subprocess.run([sys.executable, "-m", "stagewise.cli", "review", "prod", "--format", "json", *extra],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     types = {r["type"] for r in json.loads(done.stdout)["resources"]}
