@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v uv >/dev/null 2>&1; then
-    python3 -m pip install --quiet uv || python3 -m pip install --quiet --break-system-packages uv
+    python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
     export PATH="$HOME/.local/bin:$PATH"
+    if ! command -v uv >/dev/null 2>&1; then
+        uv() { python3 -m uv "$@"; }  # pip put the module where no bin dir is on PATH
+    fi
 fi
 
 echo "== uv sync (app env from app/uv.lock)"
