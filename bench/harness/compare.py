@@ -244,7 +244,8 @@ def targets(by_name: dict[str, Any], direct: dict[str, Any], c: int) -> list[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", default="ours,aiohttp-passthrough,httpx-passthrough,litellm",
-                        help="comma list from: ours, aiohttp-passthrough, httpx-passthrough, litellm")
+                        help="comma list from: ours, aiohttp-passthrough, httpx-passthrough, litellm; profiling "
+                             "variants of ours as ours+CHANGE[+CHANGE] (see whatif_app.py)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run at full concurrency")
     parser.add_argument("--latency-duration", type=float, default=5.0, help="seconds per 1-connection run")
@@ -282,9 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.servers.split(",") if n.strip()]
     for i, name in enumerate(names, start=1):
         port = up_port + i
-        if name == "ours":
-            spec = servers.ours(port, upstream, workdir / "ours" / "chat.db")
-            (workdir / "ours").mkdir(exist_ok=True)
+        if name == "ours" or name.startswith("ours+"):
+            (workdir / name).mkdir(exist_ok=True)
+            spec = servers.ours(port, upstream, workdir / name / "chat.db", whatif=name.partition("+")[2])
             if not servers.APP_PY.exists():
                 results["servers"].append({"name": name, "error": f"app env missing ({servers.APP_PY}); run bench/run.sh setup"})
                 continue

@@ -24,13 +24,16 @@ from protocol import check_completion  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--server", default="ours", choices=("ours", "aiohttp-passthrough", "httpx-passthrough", "litellm"))
+    parser.add_argument("--server", default="ours", help="ours, ours+CHANGE (whatif_app.py), aiohttp-passthrough, "
+                        "httpx-passthrough or litellm")
     parser.add_argument("--stream", action="store_true", help="profile the streaming load instead of plain")
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--chunks", type=int, default=10)
     parser.add_argument("--base-port", type=int, default=18500)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL (py-spy --gil): Python CPU time, not threads waiting")
     parser.add_argument("--out", type=Path, default=servers.BENCH / "out")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -40,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     up = procs.start([str(servers.BENCH_PY), str(servers.HARNESS / "fake_upstream.py"), "--port", str(up_port),
                       "--chunks", str(args.chunks)], core=HARNESS_CORE, log=workdir / "upstream.log")
     procs.wait_cold_start(up, time.perf_counter(), procs.Endpoint(port=up_port, health_path="/healthz"), check_completion, 30)
-    if args.server == "ours":
-        spec = servers.ours(port, upstream, workdir / "chat.db")
+    if args.server == "ours" or args.server.startswith("ours+"):
+        spec = servers.ours(port, upstream, workdir / "chat.db", whatif=args.server.partition("+")[2])
     elif args.server == "litellm":
         spec = servers.litellm(port, upstream)
     else:
@@ -52,11 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     common = {"model": spec.endpoint.model, "headers": spec.endpoint.headers, "chunks": args.chunks, "workdir": workdir}
     run_wrk(url, connections=32, duration_s=2, stream=args.stream, **common)  # warm-up
 
-    raw = args.out / f"profile-{args.server}-{'stream' if args.stream else 'plain'}.txt"
+    raw = args.out / f"profile-{args.server}-{'stream' if args.stream else 'plain'}{'-gil' if args.gil else ''}.txt"
     pyspy = Path(sys.executable).with_name("py-spy")
     spy = subprocess.Popen(["taskset", "-c", str(HARNESS_CORE), str(pyspy), "record", "--pid", str(server.pid),
                             "--rate", str(args.rate), "--duration", str(int(args.duration)), "--format", "raw",
-                            "--nonblocking", "-o", str(raw)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            "--nonblocking", "-o", str(raw)] + (["--gil"] if args.gil else []), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     result: dict[str, object] = {}
     load = threading.Thread(target=lambda: result.update(run_wrk(url, connections=32, duration_s=args.duration,
                                                                  stream=args.stream, **common)))

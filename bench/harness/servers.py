@@ -87,14 +87,22 @@ def app_env(upstream: str, sqlite_path: Path, config_dir: Path | None = None) ->
     return env
 
 
-def ours(port: int, upstream: str, sqlite_path: Path, config_dir: Path | None = None) -> ServerSpec:
+def ours(port: int, upstream: str, sqlite_path: Path, config_dir: Path | None = None, whatif: str = "") -> ServerSpec:
+    """`python -m chatapp`; with `whatif` ("inline-sqlite+no-log"), the profiling variant in whatif_app.py."""
     model = os.environ.get("BENCH_APP_MODEL", "fake-model")
+    env = {**app_env(upstream, sqlite_path, config_dir), "PORT": str(port)}
+    argv = [str(APP_PY), "-m", "chatapp"]
+    note = "chatapp (python -m chatapp): SQLite store, API keys, JSON logs to a file"
+    if whatif:
+        argv = [str(APP_PY), str(HARNESS / "whatif_app.py")]
+        env["BENCH_WHATIF"] = whatif.replace("+", ",")
+        note = f"profiling variant of ours, changed: {whatif} (bench/harness/whatif_app.py)"
     return ServerSpec(
-        name="ours",
-        argv=[str(APP_PY), "-m", "chatapp"],
+        name="ours" + (f"+{whatif}" if whatif else ""),
+        argv=argv,
         endpoint=Endpoint(port=port, health_path="/healthz", headers={"Authorization": f"Bearer {APP_KEY}"},
                           model=model),
-        env={**app_env(upstream, sqlite_path, config_dir), "PORT": str(port)},
+        env=env,
         cwd=sqlite_path.parent,
-        note="chatapp (python -m chatapp): SQLite store, API keys, JSON logs to a file",
+        note=note,
     )
