@@ -121,6 +121,9 @@ def create_app(
         except SettingsError as exc:
             log.event("CRITICAL", "chatapp cannot start: invalid settings", problems=exc.problems)
             raise
+        except Exception as exc:  # e.g. the store cannot be opened: say so in the log, then fail
+            log.event("CRITICAL", "chatapp cannot start", error=f"{exc.__class__.__name__}: {exc}"[:500])
+            raise
         state["rt"] = runtime
         body_limit.limit = active.max_body_bytes
         hook_sigterm(runtime.drain)
@@ -349,6 +352,7 @@ def create_app(
                 raise upstream_failure(runtime, fields, exc) from None
             note_outcome(fields, outcome[0], ctx)
             headers["X-Model"] = outcome[0].route.model
+            headers["X-Fallback-Used"] = "true" if outcome[0].fallback_used else "false"
             return StreamingResponse(
                 sse(runtime, ctx, outcome[0], first, events),
                 media_type="text/event-stream",
