@@ -87,12 +87,14 @@ def measure_server(spec: servers.ServerSpec, args: argparse.Namespace, workdir: 
         t0 = time.perf_counter()
         proc = procs.start(spec.argv, core=SERVER_CORE, env=spec.env, cwd=spec.cwd, log=log)
         cold = procs.wait_cold_start(proc, t0, ep, check_completion)
-        result["cold_starts"].append({"health_s": round(cold.health_s, 3), "first_completion_s": round(cold.first_completion_s, 3)})
-        print(f"  [{spec.name}] cold start {i + 1}/{runs}: health {cold.health_s:.3f} s, first completion {cold.first_completion_s:.3f} s",
-              flush=True)
+        result["cold_starts"].append({"health_s": round(cold.health_s, 3), "first_completion_s": round(cold.first_completion_s, 3),
+                                      "health_cpu_s": round(cold.health_cpu_s, 3)})
+        print(f"  [{spec.name}] cold start {i + 1}/{runs}: health {cold.health_s:.3f} s, first completion {cold.first_completion_s:.3f} s"
+              f" (CPU to health {cold.health_cpu_s:.3f} s)", flush=True)
     assert proc is not None
     result["cold_start_health_s"] = statistics.median(c["health_s"] for c in result["cold_starts"])
     result["cold_start_completion_s"] = statistics.median(c["first_completion_s"] for c in result["cold_starts"])
+    result["cold_start_health_cpu_s"] = statistics.median(c["health_cpu_s"] for c in result["cold_starts"])
     time.sleep(1.0)
     result["rss_idle_mb"] = round(procs.rss_mb(proc.pid), 1)
     common = {"model": ep.model, "headers": ep.headers, "chunks": args.chunks, "workdir": workdir}
@@ -174,12 +176,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     direct = results["direct"]
     rows = []
     head = ("| server | plain req/s (c%d) | stream req/s (c%d) | bad replies | added p50 / p99 ms (c1) | TTFT overhead p50 ms |"
-            " CPU ms/req plain / stream | RSS idle / after MB | cold start health / first completion s |" % (c, c))
+            " CPU ms/req plain / stream | RSS idle / after MB | cold start health / first completion s | CPU s to health |" % (c, c))
     rows.append(head)
-    rows.append("|" + "---|" * 9)
+    rows.append("|" + "---|" * 10)
     for r in results["servers"]:
         if "error" in r:
-            rows.append(f"| {r['name']} | not measured: {r['error']} |" + " |" * 7)
+            rows.append(f"| {r['name']} | not measured: {r['error']} |" + " |" * 8)
             continue
         p, s, l1 = r[f"wrk_plain_c{c}"], r[f"wrk_stream_c{c}"], r["wrk_plain_c1"]
         bad = p["bad"] + s["bad"] + l1["bad"] + r["stream_c1"]["bad"] + r["stream_c32"]["bad"]
@@ -188,12 +190,12 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             f"| {r['name']} | {p['rps']:.0f} | {s['rps']:.0f} | {bad} | "
             f"{l1['p50_ms'] - direct['wrk_plain_c1']['p50_ms']:.3f} / {l1['p99_ms'] - direct['wrk_plain_c1']['p99_ms']:.3f} | "
             f"{ttft:.3f} | {p['cpu_ms_per_req']:.3f} / {s['cpu_ms_per_req']:.3f} | {r['rss_idle_mb']:.0f} / {r['rss_after_load_mb']:.0f} | "
-            f"{r['cold_start_health_s']:.3f} / {r['cold_start_completion_s']:.3f} |"
+            f"{r['cold_start_health_s']:.3f} / {r['cold_start_completion_s']:.3f} | {r['cold_start_health_cpu_s']:.3f} |"
         )
     dp, ds = direct[f"wrk_plain_c{c}"], direct[f"wrk_stream_c{c}"]
     rows.append(f"| (upstream direct, harness ceiling) | {dp['rps']:.0f} | {ds['rps']:.0f} | {dp['bad'] + ds['bad']} | "
                 f"base {direct['wrk_plain_c1']['p50_ms']:.3f} / {direct['wrk_plain_c1']['p99_ms']:.3f} | "
-                f"base TTFT {direct['stream_c1']['ttft_ms']['p50']:.3f} | | | |")
+                f"base TTFT {direct['stream_c1']['ttft_ms']['p50']:.3f} | | | | |")
     by_name = {r["name"]: r for r in results["servers"] if "error" not in r}
     lines = ["", "Ratios of our requests/s (good replies only):"]
     if "ours" in by_name:
