@@ -17,7 +17,7 @@ import pytest
 from chatapp.store.base import Message
 from conftest import KEY_ACME, KEY_GLOBEX, AppServer
 from fakes import Behaviour, FakeModelServer
-from store_fixtures import StoreBackend
+from store_fixtures import StoreBackend, make_backend
 
 PAGE = Path(__file__).resolve().parents[1] / "src" / "chatapp" / "static" / "index.html"
 CHROMIUM = "/usr/bin/chromium"
@@ -215,6 +215,52 @@ def test_keep_alive_comments_between_slow_tokens_never_reach_the_screen(
         answer = page.get_by_role("log", name="Chat history").locator(".msg.assistant .text")
         expect(answer).to_have_text("[primary-model] slow answer", timeout=15_000)
         expect(page.get_by_role("status")).to_have_text("")
+    finally:
+        context.close()
+        app.stop()
+
+
+
+def test_stop_keeps_the_partial_answer_and_delete_removes_the_conversation(
+    chromium: object, start_app: Callable[..., AppServer], openai_fake: FakeModelServer,
+    request: pytest.FixtureRequest, tmp_path: Path,
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(chromium, Browser)
+    store_backend = make_backend("sqlite", request, tmp_path)  # the page part is the same on both stores
+    app = start_app(**store_backend.env)
+    openai_fake.default = Behaviour(text="one two three four five six seven eight", chunk_delay_s=0.4)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.add_init_script(f"sessionStorage.setItem('chat.apiKey', '{KEY_ACME}')")
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        page.goto(app.url + "/")
+        page.get_by_role("textbox", name="Message").fill("a long one please")
+        page.get_by_role("button", name="Send").click()
+        answer = page.get_by_role("log", name="Chat history").locator(".msg.assistant .text")
+        expect(answer).to_contain_text("one two", timeout=10_000)
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_role("status")).to_have_text("Stopped.")
+        partial = answer.text_content() or ""
+        assert partial.startswith("[primary-model] one two") and not partial.endswith("eight"), partial
+        conversations = page.get_by_role("navigation", name="Conversations").get_by_role("button")
+        expect(conversations).to_have_count(1)
+        conversation_id = conversations.first.get_attribute("data-id")
+        assert conversation_id
+
+        deadline = time.monotonic() + 10  # the server stores what was said when the client leaves
+        while len(messages := stored(store_backend, "acme", conversation_id)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [m.role for m in messages] == ["user", "assistant"]
+        assert messages[1].finish_reason == "cancelled" and ANSWER not in messages[1].content
+
+        page.get_by_role("button", name="Delete conversation").click()
+        expect(page.get_by_role("status")).to_have_text("Conversation deleted.")
+        expect(conversations).to_have_count(0)
+        expect(page.locator(".msg")).to_have_count(0)
+        assert stored(store_backend, "acme", conversation_id) == []
     finally:
         context.close()
         app.stop()
