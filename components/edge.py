@@ -52,9 +52,17 @@ from pulumi_gcp.compute import (
 
 SCHEME = "EXTERNAL_MANAGED"
 SSL_PROFILES = frozenset({"MODERN", "RESTRICTED"})
-RATE_INTERVALS = frozenset({10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600})
+# Cloud Armor accepts only these rate-limit intervals.
+RATE_INTERVALS = (10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600)
 ENFORCE_KEYS = frozenset({"IP", "XFF_IP", "USER_IP", "HTTP_HEADER"})
-_WAF_RULE = re.compile(r"^[a-z]+-v(33|422)-(stable|canary)$")
+# OWASP CRS families Cloud Armor ships as preconfigured WAF rules (https://cloud.google.com/armor/docs/waf-rules).
+WAF_FAMILIES = frozenset(
+    {
+        "sqli", "xss", "lfi", "rfi", "rce", "methodenforcement", "scannerdetection", "protocolattack",
+        "php", "sessionfixation", "java", "nodejs",
+    }
+)
+_WAF_RULE = re.compile(r"^(?P<family>[a-z]+)-v(33|422)-(stable|canary)$")
 DEFAULT_WAF_RULES = (
     "sqli-v33-stable", "xss-v33-stable", "lfi-v33-stable", "rfi-v33-stable", "rce-v33-stable",
     "methodenforcement-v33-stable", "scannerdetection-v33-stable", "protocolattack-v33-stable",
@@ -67,6 +75,11 @@ WAF_PRIORITY = 1000
 RATE_LIMIT_PRIORITY = 2000
 DEFAULT_PRIORITY = 2147483647
 MAX_RANGES_PER_RULE = 10  # Cloud Armor's limit of src_ip_ranges in one basic-match rule
+
+
+def is_waf_rule(name: str) -> bool:
+    match = _WAF_RULE.match(name)
+    return match is not None and match["family"] in WAF_FAMILIES
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,7 @@ class RateLimit:
         if self.action not in ("throttle", "ban"):
             raise ValueError(f"rate limit action {self.action!r}: use throttle or ban")
         if self.interval_sec not in RATE_INTERVALS:
-            raise ValueError(f"rate limit interval_sec {self.interval_sec}: use one of {sorted(RATE_INTERVALS)}")
+            raise ValueError(f"rate limit interval_sec {self.interval_sec}: use one of {', '.join(map(str, RATE_INTERVALS))}")
         if self.requests < 1:
             raise ValueError("rate limit requests must be at least 1")
         if self.enforce_on_key not in ENFORCE_KEYS:
@@ -141,8 +154,11 @@ class ArmorSettings:
             if not re.match(r"^/[-/_.a-zA-Z0-9]*$", path):
                 raise ValueError(f"free_text_paths: {path!r} must be a URL path prefix such as /v1/chat")
         for rule in self.waf_rules:
-            if not _WAF_RULE.match(rule):
-                raise ValueError(f"waf rule {rule!r} is not a preconfigured Cloud Armor rule; use names like sqli-v33-stable")
+            if not is_waf_rule(rule):
+                raise ValueError(
+                    f"waf rule {rule!r} is not a preconfigured Cloud Armor rule; use names like sqli-v33-stable "
+                    f"(families: {', '.join(sorted(WAF_FAMILIES))})"
+                )
         if not 1 <= self.waf_sensitivity <= 4:
             raise ValueError(f"waf_sensitivity {self.waf_sensitivity}: use 1..4 (0 would disable every signature)")
         for cidr in self.denied_ranges:

@@ -40,6 +40,8 @@ GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 IAP_RANGE = "35.235.240.0/20"
 LB_BACKEND_TAG = "lb-backend"
 IAP_SSH_TAG = "iap-ssh"
+# Cloud Run direct VPC egress needs a subnet of at least /26 (64 addresses).
+MAX_EGRESS_PREFIX = 26
 FLOW_LOG_INTERVALS = frozenset(
     {"INTERVAL_5_SEC", "INTERVAL_30_SEC", "INTERVAL_1_MIN", "INTERVAL_5_MIN", "INTERVAL_10_MIN", "INTERVAL_15_MIN"}
 )
@@ -58,8 +60,11 @@ class SubnetSpec:
             network = ipaddress.IPv4Network(self.cidr)
         except ValueError as exc:
             raise ValueError(f"subnet {self.region}: cidr {self.cidr!r} is not an IPv4 network ({exc}); write it like 10.10.0.0/24") from None
-        if network.prefixlen > 26:
-            raise ValueError(f"subnet {self.region}: cidr {self.cidr} is smaller than /26; Cloud Run direct VPC egress needs /26 or larger")
+        if network.prefixlen > MAX_EGRESS_PREFIX:
+            raise ValueError(
+                f"subnet {self.region}: cidr {self.cidr} is smaller than /{MAX_EGRESS_PREFIX}; "
+                f"Cloud Run direct VPC egress needs /{MAX_EGRESS_PREFIX} or larger"
+            )
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,7 @@ def test_args_errors(kwargs: dict[str, Any], message: str) -> None:
         (lambda: RateLimit(enforce_on_key="HTTP_HEADER"), "enforce_on_key_name"),
         (lambda: RateLimit(enforce_on_key="COOKIE"), "enforce_on_key"),
         (lambda: ArmorSettings(waf_rules=["sqli"]), "sqli-v33-stable"),
+        (lambda: ArmorSettings(waf_rules=["evil-v33-stable"]), "families: java"),
         (lambda: ArmorSettings(waf_sensitivity=0), "1..4"),
         (lambda: ArmorSettings(denied_ranges=["nope"]), "denied_ranges: 'nope'"),
         (lambda: ArmorSettings(free_text_paths=["v1/chat"]), "free_text_paths"),

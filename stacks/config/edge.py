@@ -21,27 +21,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.edge import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
 from stacks.config.base import Section
 
 # Google-managed certificates cover exact names only (no wildcards), up to 100 per certificate.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _TRACK = re.compile(r"^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$")
 _TAG = re.compile(r"^[a-z]([-a-z0-9]{0,44}[a-z0-9])?$")
-# OWASP CRS families Cloud Armor ships as preconfigured WAF rules (https://cloud.google.com/armor/docs/waf-rules).
-WAF_FAMILIES = frozenset(
-    {
-        "sqli", "xss", "lfi", "rfi", "rce", "methodenforcement", "scannerdetection", "protocolattack",
-        "php", "sessionfixation", "java", "nodejs",
-    }
-)
-_WAF_RULE = re.compile(r"^(?P<family>[a-z]+)-v(33|422)-(stable|canary)$")
-DEFAULT_WAF_RULES = (
-    "sqli-v33-stable", "xss-v33-stable", "lfi-v33-stable", "rfi-v33-stable", "rce-v33-stable",
-    "methodenforcement-v33-stable", "scannerdetection-v33-stable", "protocolattack-v33-stable",
-    "sessionfixation-v33-stable",
-)
-# Cloud Armor accepts only these rate-limit intervals.
-RATE_INTERVALS = (10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600)
 
 
 class RateLimitConfig(Section):
@@ -105,8 +91,7 @@ class ArmorConfig(Section):
     @classmethod
     def _waf_rules(cls, value: list[str]) -> list[str]:
         for rule in value:
-            match = _WAF_RULE.match(rule)
-            if not match or match["family"] not in WAF_FAMILIES:
+            if not is_waf_rule(rule):
                 raise ValueError(
                     f"wafRules: {rule!r} is not a Cloud Armor preconfigured WAF rule; "
                     f"use names like sqli-v33-stable (families: {', '.join(sorted(WAF_FAMILIES))})"

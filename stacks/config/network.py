@@ -18,11 +18,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.vpc import MAX_EGRESS_PREFIX
 from stacks.config.base import Section
 from stacks.config.regions import check_region
 
-# Cloud Run direct VPC egress needs a subnet of at least /26 (64 addresses).
-MAX_EGRESS_PREFIX = 26
 PRIVATE_RANGES = tuple(ipaddress.IPv4Network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 FlowLogInterval = Literal["INTERVAL_5_SEC", "INTERVAL_30_SEC", "INTERVAL_1_MIN", "INTERVAL_5_MIN", "INTERVAL_10_MIN", "INTERVAL_15_MIN"]
 NatLogFilter = Literal["ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"]
