@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Review stacks offline into OUT_DIR/<stack>.json (+ <stack>.md with --markdown), from the checkout
+# in the current directory, with that checkout's own code and locked environment.
+#   review_stacks.sh [--markdown] OUT_DIR STACK...
+# A review with a mandatory violation (exit 1) still writes its document; a review that cannot run
+# (exit 2) writes none. The stacks that failed either way are listed in the `failed` step output
+# (and on stdout); the script itself only fails on bad usage, so later steps can still comment.
+set -euo pipefail
+markdown=""
+if [ "${1:-}" = "--markdown" ]; then markdown=1; shift; fi
+[ $# -ge 2 ] || { echo "usage: $0 [--markdown] OUT_DIR STACK..." >&2; exit 2; }
+out="$1"; shift
+mkdir -p "$out"
+failed=()
+for stack in "$@"; do
+  if [ ! -f "Pulumi.$stack.yaml" ]; then
+    echo "== $stack: no Pulumi.$stack.yaml in this checkout, skipped"
+    continue
+  fi
+  echo "== stagewise review $stack"
+  rc=0
+  uv run --locked stagewise review "$stack" --format json > "$out/$stack.json.part" 2> "$out/$stack.err" || rc=$?
+  if [ "$rc" -le 1 ]; then
+    mv "$out/$stack.json.part" "$out/$stack.json"
+  else
+    rm -f "$out/$stack.json.part"
+    sed 's/^/    /' "$out/$stack.err" >&2
+  fi
+  if [ -n "$markdown" ] && [ "$rc" -le 1 ]; then
+    uv run --locked stagewise review "$stack" --format markdown > "$out/$stack.md" 2>/dev/null || true
+  fi
+  [ "$rc" -eq 0 ] || failed+=("$stack")
+done
+echo "failed: ${failed[*]:-none}"
+if [ -n "${GITHUB_OUTPUT:-}" ]; then
+  echo "failed=${failed[*]:-}" >> "$GITHUB_OUTPUT"
+fi
