@@ -190,7 +190,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             f"| {r['name']} | {p['rps']:.0f} | {s['rps']:.0f} | {bad} | "
             f"{l1['p50_ms'] - direct['wrk_plain_c1']['p50_ms']:.3f} / {l1['p99_ms'] - direct['wrk_plain_c1']['p99_ms']:.3f} | "
             f"{ttft:.3f} | {p['cpu_ms_per_req']:.3f} / {s['cpu_ms_per_req']:.3f} | {r['rss_idle_mb']:.0f} / {r['rss_after_load_mb']:.0f} | "
-            f"{r['cold_start_health_s']:.3f} / {r['cold_start_completion_s']:.3f} | {r['cold_start_health_cpu_s']:.3f} |"
+            f"{r['cold_start_health_s']:.3f} / {r['cold_start_completion_s']:.3f} | {r.get('cold_start_health_cpu_s', float('nan')):.3f} |"
         )
     dp, ds = direct[f"wrk_plain_c{c}"], direct[f"wrk_stream_c{c}"]
     rows.append(f"| (upstream direct, harness ceiling) | {dp['rps']:.0f} | {ds['rps']:.0f} | {dp['bad'] + ds['bad']} | "
