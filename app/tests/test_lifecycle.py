@@ -199,3 +199,42 @@ def test_import_is_light(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_sigterm_while_waiting_for_the_model_answers_503_to_retry_elsewhere(
+    base_env: dict[str, str], openai_fake: FakeModelServer, stream: bool
+) -> None:
+    openai_fake.default = Behaviour(delay_s=20)  # answers long after Cloud Run's SIGKILL
+    port = free_port()
+    env = {**base_env, "CHAT_PROMPT_VERSION": "slow", "CHAT_ALLOWED_PROMPT_VERSIONS": "slow",
+           "CHAT_SHUTDOWN_GRACE_S": "3", "CHAT_REQUEST_DEADLINE_S": "60"}
+    proc = spawn(env, port)
+    result: dict[str, Any] = {}
+
+    def ask() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/v1/chat/completions",
+                     body=json.dumps({"model": "default", "stream": stream, "messages": [{"role": "user", "content": "x"}]}),
+                     headers={"Authorization": f"Bearer {KEY_ACME}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        result.update(status=resp.status, retry_after=resp.getheader("Retry-After"), body=json.loads(resp.read()))
+
+    try:
+        wait_healthy(proc, port)
+        asker = threading.Thread(target=ask, daemon=True)
+        asker.start()
+        deadline = time.monotonic() + 10
+        while not openai_fake.calls() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        asker.join(10)
+        assert proc.wait(10) in (0, -signal.SIGTERM)
+        assert time.monotonic() - signalled < 3.5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert result["status"] == 503, result
+    assert result["retry_after"] == "1"
+    assert result["body"]["error"]["code"] == "shutting_down"

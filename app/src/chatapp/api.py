@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -28,6 +28,7 @@ from .schemas import ChatRequest
 from .settings import Settings, SettingsError
 from .store.base import CONVERSATION_ID, Conversation, Message, Store, Turn
 
+T = TypeVar("T")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 DONE = b"data: [DONE]\n\n"
@@ -347,7 +348,7 @@ def create_app(
             outcome: list[Outcome] = []
             events = runtime.router.stream(routes, upstream, deadline, outcome)
             try:
-                first = await anext(events)
+                first = await before_cutoff(runtime, anext(events), fields)
             except AllUpstreamsFailed as exc:
                 raise upstream_failure(runtime, fields, exc) from None
             note_outcome(fields, outcome[0], ctx)
@@ -359,7 +360,7 @@ def create_app(
                 headers={**SSE_HEADERS, **headers},
             )
         try:
-            completion, result = await runtime.router.complete(routes, upstream, deadline)
+            completion, result = await before_cutoff(runtime, runtime.router.complete(routes, upstream, deadline), fields)
         except AllUpstreamsFailed as exc:
             raise upstream_failure(runtime, fields, exc) from None
         note_outcome(fields, result, ctx)
@@ -516,6 +517,25 @@ def upstream_request(config: PromptConfig, body: ChatRequest, history: list[Mess
         max_tokens=min(max_tokens, max_out) if max_tokens else None,
         stop=body.stop_list(),
     )
+
+
+async def before_cutoff(runtime: Runtime, awaitable: Awaitable[T], fields: dict[str, Any]) -> T:
+    """Awaits an upstream call unless a SIGTERM drain reaches its cutoff first; then the call is
+    cancelled and the client gets a 503 to retry elsewhere, instead of a reset at SIGKILL."""
+    work: asyncio.Future[T] = asyncio.ensure_future(awaitable)
+    cutoff = asyncio.ensure_future(runtime.drain.reached())
+    both: set[asyncio.Future[Any]] = {work, cutoff}
+    try:
+        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        cutoff.cancel()
+        if not work.done():
+            work.cancel()  # also when this request itself is cancelled (client gone)
+    if work.cancelled() or not work.done():
+        fields["drained"] = True
+        raise ApiError(503, "the server is shutting down; retry the request", type="api_error",
+                       code="shutting_down", headers={"Retry-After": "1"})
+    return work.result()
 
 
 def note_outcome(fields: dict[str, Any], outcome: Outcome, ctx: ChatContext) -> None:

@@ -28,10 +28,29 @@ class Drain:
 
     grace_s: float
     started: float | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _event: asyncio.Event | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
 
     def begin(self) -> None:
+        """Safe to call from a signal handler: the event is set through the loop's self-pipe."""
         if self.started is None:
             self.started = time.monotonic()
+            if self._loop is not None and self._event is not None:
+                self._loop.call_soon_threadsafe(self._event.set)
+
+    async def reached(self) -> None:
+        """Returns at the cutoff of a drain (never, without one)."""
+        if self._event is None:
+            await asyncio.Future()  # not bound: wait forever (until cancelled)
+        else:
+            await self._event.wait()
+        cutoff = self.cutoff()
+        assert cutoff is not None
+        await asyncio.sleep(max(0.0, cutoff - time.monotonic()))
 
     @property
     def active(self) -> bool:
@@ -123,6 +142,7 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
 def hook_sigterm(drain: Drain) -> None:
     """Chain onto the server's SIGTERM handler (uvicorn installs its own before startup) so the
     drain starts at the signal. Only possible in the main thread; elsewhere a no-op."""
+    drain.bind(asyncio.get_running_loop())
     try:
         previous = signal.getsignal(signal.SIGTERM)
 
