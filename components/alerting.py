@@ -7,7 +7,8 @@ GPUs, cloudrun-gpu, gpu-vm); the uptime check. Every policy carries documentatio
 on-call what the alert means and what to do first.
 
 Slack tokens and PagerDuty keys are read at deploy time from Secret Manager (by secret id) and
-handed to the channel's sensitive labels as Pulumi secrets: they are never in the stack file.
+handed to the channel's sensitive labels as Pulumi secrets: they are never in the stack file. The
+deployer therefore needs roles/secretmanager.secretAccessor on those secrets (and only those).
 
 Usage::
 

@@ -238,3 +238,9 @@ def test_alerting_config_defaults() -> None:
 )
 def test_alerting_config_errors_name_the_key_and_fix(section: dict[str, Any], expected: str) -> None:
     assert expected in alerting_error(section)
+
+
+def test_config_thresholds_map_one_to_one_onto_the_component() -> None:
+    from stacks.config.alerting import ThresholdsConfig
+
+    assert Thresholds(**ThresholdsConfig().model_dump()) == Thresholds()

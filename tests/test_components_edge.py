@@ -291,3 +291,15 @@ def test_edge_config_canary_tracks() -> None:
 )
 def test_edge_config_errors_name_the_key_and_fix(section: dict[str, Any], expected: str) -> None:
     assert expected in edge_error(section)
+
+
+def test_config_armor_fields_map_one_to_one_onto_the_component() -> None:
+    from dataclasses import fields
+
+    from stacks.config.edge import ArmorConfig, RateLimitConfig
+
+    assert RateLimit(**RateLimitConfig().model_dump()) == RateLimit()
+    armor = ArmorConfig().model_dump(exclude={"rate_limit"})
+    assert set(armor) | {"rate_limit"} == {f.name for f in fields(ArmorSettings)}
+    settings = ArmorSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in armor.items()})
+    assert settings == ArmorSettings()
