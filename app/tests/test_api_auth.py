@@ -138,3 +138,21 @@ def test_bad_key_config_is_rejected_naming_the_variable_without_echoing_keys(raw
     text = str(err.value)
     assert "CHAT_API_KEYS" in text and needle in text
     assert "0123456789abcdef" not in text
+
+
+def test_keys_from_a_mounted_secret_file(start_app: Callable[..., AppServer], tmp_path: object) -> None:
+    from pathlib import Path
+
+    secret = Path(str(tmp_path)) / "keys.json"
+    secret.write_text(json.dumps({"initech": "sk-initech-0123456789"}))
+    server = start_app(CHAT_API_KEYS=None, CHAT_API_KEYS_FILE=str(secret))
+    assert server.call("GET", "/v1/models", key="sk-initech-0123456789").status == 200
+    assert server.call("GET", "/v1/models", key=KEY_ACME).status == 401
+
+
+def test_unreadable_key_file_is_a_settings_error(tmp_path: object) -> None:
+    from chatapp.settings import Settings
+
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"CHAT_API_KEYS_FILE": f"{tmp_path}/missing.json"})
+    assert "CHAT_API_KEYS_FILE" in str(err.value)

@@ -111,6 +111,20 @@ class _Parser:
             return default
         return value
 
+    def api_keys(self) -> str | None:
+        """CHAT_API_KEYS, or the file CHAT_API_KEYS_FILE names (a Secret Manager volume mount)."""
+        inline = self.text("CHAT_API_KEYS")
+        path = self.text("CHAT_API_KEYS_FILE")
+        if inline and path:
+            self.problems.append("CHAT_API_KEYS and CHAT_API_KEYS_FILE are both set: keep one")
+        if inline or not path:
+            return inline
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            self.problems.append(f"CHAT_API_KEYS_FILE={path!r} cannot be read ({exc.strerror}): mount the secret there")
+            return None
+
     def build(self) -> Settings:
         store = (self.text("CHAT_STORE", "sqlite") or "sqlite").lower()
         if store not in ("sqlite", "firestore"):
@@ -152,7 +166,7 @@ class _Parser:
             openai_base_url=self.text("CHAT_OPENAI_BASE_URL"),
             openai_model=self.text("CHAT_OPENAI_MODEL"),
             openai_api_key=self.text("CHAT_OPENAI_API_KEY"),
-            api_keys=self.text("CHAT_API_KEYS"),
+            api_keys=self.api_keys(),
             allow_anonymous=self.boolean("CHAT_ALLOW_ANONYMOUS", False),
             rate_rpm=int(self.number("CHAT_RATE_RPM", 60, minimum=1)),
             rate_tpm=int(self.number("CHAT_RATE_TPM", 200_000, minimum=1)),
