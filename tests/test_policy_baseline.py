@@ -8,7 +8,8 @@ from stagewise.policy_engine import load_pack
 
 
 # Rules that forbid a resource type outright: a compliant program never declares one.
-FORBIDDEN_TYPES = {"iam-no-service-account-keys", "iam-no-authoritative-project-iam", "secret-no-inline-versions"}
+FORBIDDEN_TYPES = {"iam-no-service-account-keys", "iam-no-authoritative-project-iam", "secret-no-inline-versions",
+                   "storage-no-public-acl"}
 
 
 def everything() -> None:

@@ -21,6 +21,15 @@ ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
 PROXY_PURPOSES = {"REGIONAL_MANAGED_PROXY", "GLOBAL_MANAGED_PROXY", "INTERNAL_HTTPS_LOAD_BALANCER", "PRIVATE_SERVICE_CONNECT"}
 
 
+def _sources(resource: Resource) -> list[str]:
+    """Source ranges of an ingress rule; none at all (no ranges, tags or service accounts) means 0.0.0.0/0."""
+    props = resource.props
+    ranges = strings(get(props, "sourceRanges"))
+    if ranges or strings(get(props, "sourceTags")) or strings(get(props, "sourceServiceAccounts")):
+        return ranges
+    return ["0.0.0.0/0"]
+
+
 def _ingress_allow(resource: Resource) -> bool:
     props = resource.props
     return text(props, "direction", "INGRESS") == "INGRESS" and bool(items(get(props, "allows"))) and flag(props, "disabled") is not True
@@ -76,7 +85,7 @@ def _within(cidr: str, allowed: list[str]) -> bool:
 def no_world_ingress(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     if not _ingress_allow(resource):
         return
-    open_ranges = [cidr for cidr in strings(get(resource.props, "sourceRanges")) if cidr in WORLD]
+    open_ranges = [cidr for cidr in _sources(resource) if cidr in WORLD]
     if open_ranges:
         yield Finding(f"allows ingress from {', '.join(open_ranges)}", "restrict source_ranges to load balancer, IAP or known CIDRs")
 
@@ -94,14 +103,13 @@ def no_world_ingress(resource: Resource, config: Mapping[str, Any]) -> Iterator[
 def admin_ports_iap_only(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     if not _ingress_allow(resource):
         return
-    sources = strings(get(resource.props, "sourceRanges"))
-    outside = [cidr for cidr in sources if not _within(cidr, [IAP_RANGE])]
-    if not outside and sources:
+    # Only tags/service accounts (internal VMs) and no ranges: _sources gives [] and nothing is outside.
+    outside = [cidr for cidr in _sources(resource) if not _within(cidr, [IAP_RANGE])]
+    if not outside:
         return
     for port, label in ADMIN_PORTS.items():
         if any(_opens(allow, port) for allow in items(get(resource.props, "allows"))):
-            origin = ", ".join(outside) if outside else "any source (no source_ranges)"
-            yield Finding(f"{label} port {port} is open to {origin}", f"limit source_ranges to {IAP_RANGE}")
+            yield Finding(f"{label} port {port} is open to {', '.join(outside)}", f"limit source_ranges to {IAP_RANGE}")
 
 
 @resource_rule(

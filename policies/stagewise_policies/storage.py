@@ -3,6 +3,7 @@ buckets count as `data`, the strictest ordinary class) and Firestore."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ from pulumi_policy import Severity
 
 from . import tokens as t
 from .base import Finding, Resource, resource_rule, stack_rule
-from .props import DAY_SECONDS, config_int, config_list, flag, get, items, mapping, number, text
+from .props import DAY_SECONDS, config_int, config_list, flag, get, items, mapping, number, strings, text
 
 CLASS_LABEL = "bucket-class"
 STRING_LIST = {"type": "array", "items": {"type": "string"}}
@@ -49,6 +50,30 @@ def uniform_access(resource: Resource, config: Mapping[str, Any]) -> Iterator[Fi
 def public_access_prevention(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     if text(resource.props, "publicAccessPrevention") != "enforced":
         yield Finding("public access prevention is not enforced", 'set public_access_prevention="enforced"')
+
+
+PUBLIC_ACL = re.compile(r"(^|:)(allUsers|allAuthenticatedUsers)$")
+PUBLIC_PREDEFINED = {"publicRead", "publicReadWrite", "authenticatedRead"}
+
+
+@resource_rule(
+    "storage-no-public-acl",
+    family="storage",
+    description="No bucket or object ACL grants allUsers/allAuthenticatedUsers, and no public predefined ACL.",
+    severity=Severity.CRITICAL,
+    remediation="Delete the ACL resource: with uniform bucket-level access, grant roles with BucketIAMMember to named members.",
+    types=t.BUCKET_ACLS,
+    unknowns="fail-closed",
+    anchor="CKV_GCP_28 (ACL form)",
+)
+def no_public_acl(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
+    entries = strings(get(resource.props, "roleEntities")) + [text(resource.props, "entity")]
+    public = [entry.split(":")[-1] for entry in entries if PUBLIC_ACL.search(entry)]
+    for member in dict.fromkeys(public):
+        yield Finding(f"the ACL grants access to {member}", "remove the ACL entry and use IAM on named members")
+    for key in ("predefinedAcl", "defaultAcl"):
+        if text(resource.props, key) in PUBLIC_PREDEFINED:
+            yield Finding(f"{key} {text(resource.props, key)} makes objects public", f"drop {key}")
 
 
 @resource_rule(

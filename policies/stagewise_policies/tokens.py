@@ -24,6 +24,14 @@ FOLDER_IAM_POLICY = "gcp:folder/iAMPolicy:IAMPolicy"
 ORG_IAM_MEMBER = "gcp:organizations/iAMMember:IAMMember"
 ORG_IAM_BINDING = "gcp:organizations/iAMBinding:IAMBinding"
 ORG_IAM_POLICY = "gcp:organizations/iAMPolicy:IAMPolicy"
+BUCKET_ACLS = (
+    "gcp:storage/bucketACL:BucketACL",
+    "gcp:storage/defaultObjectACL:DefaultObjectACL",
+    "gcp:storage/objectACL:ObjectACL",
+    "gcp:storage/bucketAccessControl:BucketAccessControl",
+    "gcp:storage/defaultObjectAccessControl:DefaultObjectAccessControl",
+    "gcp:storage/objectAccessControl:ObjectAccessControl",
+)
 FIRESTORE_DATABASE = "gcp:firestore/database:Database"
 FIRESTORE_BACKUP_SCHEDULE = "gcp:firestore/backupSchedule:BackupSchedule"
 SECRET = "gcp:secretmanager/secret:Secret"
