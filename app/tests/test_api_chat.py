@@ -83,6 +83,9 @@ def test_models_lists_the_chain(app_server: AppServer) -> None:
     ids = [m.id for m in app_server.client().models.list()]
     assert ids[0] == "default"
     assert {"primary-model", "gemini-main", "gemini-lite"} <= set(ids)
+    assert app_server.client().models.retrieve("gemini-lite").id == "gemini-lite"
+    with pytest.raises(openai.NotFoundError):
+        app_server.client().models.retrieve("gpt-nope")
 
 
 def test_requested_model_goes_first(app_server: AppServer, gemini_fake: FakeModelServer) -> None:

@@ -255,8 +255,14 @@ def create_app(
         names: dict[str, None] = {"default": None}
         for config in runtime.prompts.values():
             names.update(dict.fromkeys(config.model_names))
-        data = [{"id": n, "object": "model", "created": 0, "owned_by": "stagewise"} for n in names]
-        return json_response({"object": "list", "data": data})
+        return json_response({"object": "list", "data": [model_card(n) for n in names]})
+
+    @app.get("/v1/models/{model_id:path}")
+    async def get_model(model_id: str, _: Caller = Depends(caller)) -> Response:
+        if model_id != "default" and not any(model_id in c.model_names for c in rt().prompts.values()):
+            raise ApiError(404, f"model {model_id[:128]!r} not found", type="invalid_request_error",
+                           param="model", code="model_not_found")
+        return json_response(model_card(model_id))
 
     # --- conversations -----------------------------------------------------------------------
     @app.get("/v1/conversations")
@@ -415,6 +421,10 @@ async def _purge_expired(runtime: Runtime) -> None:
         except Exception as exc:  # retried next hour; the reason is logged
             runtime.log.event("WARNING", "purging expired records failed", error=exc.__class__.__name__)
         await asyncio.sleep(3600)
+
+
+def model_card(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "stagewise"}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
