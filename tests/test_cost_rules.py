@@ -295,6 +295,8 @@ def test_instance_group_with_working_hours_schedule() -> None:
     def program() -> None:
         template = compute.RegionInstanceTemplate(
             "tmpl", region="us-central1", machine_type="g2-standard-8",
+            # G2 comes with its L4; listing it again as a guest accelerator must not bill it twice.
+            guest_accelerators=[compute.RegionInstanceTemplateGuestAcceleratorArgs(type="nvidia-l4", count=1)],
             disks=[compute.RegionInstanceTemplateDiskArgs(source_image="debian-cloud/debian-12", disk_size_gb=100, disk_type="pd-balanced", boot=True)],
             network_interfaces=[compute.RegionInstanceTemplateNetworkInterfaceArgs(network="default")])
         group = compute.RegionInstanceGroupManager(
@@ -424,3 +426,32 @@ def test_cloud_run_manual_scaling_counts_as_warm_instances() -> None:
     item = line(estimate(program, requests_per_month=0), "manual")
     seconds = 2 * HOURS * 3600  # two instances all month, instance-based
     assert charge(item, "CPU (instance-based)") == pytest.approx((seconds - 240_000) * 0.000018, abs=CENT)  # 90.29
+
+
+@pytest.mark.parametrize(("cron", "days_a_week"), [
+    ("0 8 * * 1-5", 5), ("0 8 * * MON-FRI", 5), ("0 8 * * *", 7), ("0 9 * * SAT,SUN", 2), ("0 8 * * 7", 1), ("0 8 * * FRI-SUN", 3),
+])
+def test_working_hours_schedules_count_days_a_week(cron: str, days_a_week: int) -> None:
+    from stagewise.cost.rules import cron_days_per_month
+
+    assert cron_days_per_month(cron) == pytest.approx(days_a_week * 365 / 12 / 7)
+
+
+def test_schedules_by_day_of_month_are_not_guessed() -> None:
+    from stagewise.cost.rules import cron_days_per_month
+
+    assert cron_days_per_month("0 8 1 * *") is None and cron_days_per_month("0 8 * * someday") is None
+
+
+def test_n1_with_attached_t4s_bills_each_gpu() -> None:
+    def program() -> None:
+        compute.Instance("t4", zone="us-central1-a", machine_type="n1-standard-4",
+                         guest_accelerators=[compute.InstanceGuestAcceleratorArgs(type="nvidia-tesla-t4", count=2)],
+                         scheduling=compute.InstanceSchedulingArgs(on_host_maintenance="TERMINATE"),
+                         boot_disk=compute.InstanceBootDiskArgs(initialize_params=compute.InstanceBootDiskInitializeParamsArgs(image="x", size=50)),
+                         network_interfaces=[compute.InstanceNetworkInterfaceArgs(network="default")])
+
+    item = line(estimate(program, vm_hours=730), "t4")
+    assert charge(item, "n1-standard-4 hours") == pytest.approx(HOURS * 0.19, abs=CENT)  # 138.70
+    assert charge(item, "2 × nvidia-tesla-t4 GPU hours") == pytest.approx(2 * HOURS * 0.35, abs=CENT)  # 511.00
+    assert charge(item, "50 GiB pd-standard") == pytest.approx(50 * 0.04, abs=CENT)  # 2.00 (default disk type)

@@ -503,8 +503,12 @@ def _compute_charges(ctx: Context, region: str, settings: tuple[str, bool, list[
     machine_id = f"{'spot' if spot else 'machine'}.{machine}"
     notes.append(f"{count:g} × {machine}{' (Spot)' if spot else ''} for {hours:,.0f} instance-hours a month")
     charges.append(ctx.charge("compute", machine_id, region, f"{machine}{' spot' if spot else ''} hours", count * hours, kind))
+    # A G2 machine comes with its L4s; a template may also list them as guest accelerators: count once.
     bundled = ctx.book.file("compute").bundled_accelerators.get(machine, {})
-    for gpu, per in [*bundled.items(), *accelerators]:
+    gpus: dict[str, int] = dict(bundled)
+    for gpu, declared in accelerators:
+        gpus[gpu] = max(gpus[gpu], declared) if gpu in bundled else gpus.get(gpu, 0) + declared
+    for gpu, per in gpus.items():
         gpu_id = f"{'gpu_spot' if spot else 'gpu'}.{gpu}"
         charges.append(ctx.charge("compute", gpu_id, region, f"{per} × {gpu} GPU hours", count * per * hours, kind))
     for disk_type, size in disks:
@@ -522,22 +526,40 @@ def _template_of(group: DeclaredResource, ctx: Context) -> DeclaredResource | No
     return templates[0] if templates else None
 
 
+_WEEKDAYS = {name: index for index, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
+
+
+def _weekday(text: str) -> int:
+    text = text.upper()
+    if text in _WEEKDAYS:
+        return _WEEKDAYS[text]
+    if text.isdigit() and int(text) <= 7:
+        return int(text) % 7  # cron allows 7 for Sunday
+    raise ValueError(text)
+
+
 def cron_days_per_month(cron: str) -> float | None:
-    """Days a month a cron schedule fires (minute hour day-of-month month day-of-week); None if unknown."""
+    """Days a month a cron schedule fires (minute hour day-of-month month day-of-week); None if unknown.
+
+    Day-of-week may be *, numbers (0-7) or names (MON-FRI), in lists and ranges; day-of-month and
+    month must be *.
+    """
     parts = cron.split()
     if len(parts) != 5 or parts[2] != "*" or parts[3] != "*":
         return None
     days: set[int] = set()
-    for item in parts[4].split(","):
-        if item == "*":
-            days.update(range(7))
-        elif re.match(r"^\d-\d$", item):
-            low, high = (int(x) for x in item.split("-"))
-            days.update(range(low, high + 1))
-        elif item.isdigit():
-            days.add(int(item) % 7)
-        else:
-            return None
+    try:
+        for item in parts[4].split(","):
+            if item == "*":
+                days.update(range(7))
+            elif "-" in item:
+                low, high = (_weekday(x) for x in item.split("-", 1))
+                days.update(range(low, (high or 7) + 1) if high >= low or high == 0 else [])
+                days = {d % 7 for d in days}
+            else:
+                days.add(_weekday(item))
+    except ValueError:
+        return None
     return len(days) * 365 / 12 / 7
 
 
