@@ -71,3 +71,17 @@ def test_unknown_image_defers_registry_rules() -> None:
     verdicts = f.analyzer().evaluate(run).verdicts
     assert {v.policy for v in verdicts if v.level == "mandatory"} == set()
     assert {"run-image-from-registry", "run-image-pinned"} <= {v.policy for v in verdicts if v.unverified}
+
+
+def test_unknown_source_service_accounts_count_as_internal() -> None:
+    program = f.prod(lambda: f.firewall("from-sa", source_ranges=None, source_service_accounts=[f.SA_EMAIL], allows=[
+        f.compute.FirewallAllowArgs(protocol="tcp", ports=["22"])]))
+    assert f.violations(program) == set()
+    run = with_unknown(f.run(program), "from-sa", "sourceServiceAccounts")
+    assert f.analyzer().evaluate(run).pairs() == set()
+
+
+def test_unknown_location_is_deferred_not_failed() -> None:
+    run = with_unknown(f.run(f.prod(lambda: f.cloud_run())), "chat", "location")
+    verdicts = f.analyzer().evaluate(run).verdicts
+    assert [(v.policy, v.level, v.unverified) for v in verdicts] == [("cost-region-allowlist", "advisory", True)]

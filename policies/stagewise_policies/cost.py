@@ -197,7 +197,8 @@ def _locations(resource: Resource) -> list[str]:
                                "default": ["us-central1", "us-east1", "us-east4", "us-west1", "europe-west1", "europe-west4",
                                            "global", "us", "eu", "nam5", "eur3"],
                                "description": "allowed regions, multi-regions and 'global' (zones map to their region)"}},
-    unknowns="fail-closed",
+    # Locations are often passed from another resource (location=service.location): re-checked at up.
+    unknowns="skip",
 )
 def region_allowlist(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     if resource.type in LOCATION_EXEMPT or not resource.type.startswith("gcp:"):

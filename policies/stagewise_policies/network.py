@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import Severity
+from pulumi_policy.proxy import UnknownValueError
 
 from . import tokens as t
 from .base import Finding, Resource, resource_rule
@@ -25,9 +26,13 @@ def _sources(resource: Resource) -> list[str]:
     """Source ranges of an ingress rule; none at all (no ranges, tags or service accounts) means 0.0.0.0/0."""
     props = resource.props
     ranges = strings(get(props, "sourceRanges"))
-    if ranges or strings(get(props, "sourceTags")) or strings(get(props, "sourceServiceAccounts")):
+    if ranges or strings(get(props, "sourceTags")):
         return ranges
-    return ["0.0.0.0/0"]
+    try:
+        accounts = strings(get(props, "sourceServiceAccounts"))
+    except UnknownValueError:
+        return []  # service accounts from another resource's output: internal sources, known at apply
+    return ranges if accounts else ["0.0.0.0/0"]
 
 
 def _ingress_allow(resource: Resource) -> bool:
