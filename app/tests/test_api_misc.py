@@ -57,6 +57,7 @@ def test_page_route(app_server: AppServer) -> None:
     r = app_server.call("GET", "/", key=None)
     if page.is_file():
         assert r.status == 200 and r.headers["content-type"].startswith("text/html")
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
     else:
         assert r.status == 404
 

@@ -30,6 +30,12 @@ from .store.base import CONVERSATION_ID, Conversation, Message, Store, Turn
 
 T = TypeVar("T")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+PAGE_HEADERS = {  # the page's own CSP meta tag covers scripts and styles; these cover the rest
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
@@ -246,7 +252,7 @@ def create_app(
         page = STATIC_DIR / "index.html"
         if not page.is_file():
             return ApiError(404, "the chat page is not installed", type="not_found").response()
-        return FileResponse(page, media_type="text/html")
+        return FileResponse(page, media_type="text/html", headers=PAGE_HEADERS)
 
     # --- models ------------------------------------------------------------------------------
     @app.get("/v1/models")
