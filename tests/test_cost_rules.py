@@ -455,3 +455,14 @@ def test_n1_with_attached_t4s_bills_each_gpu() -> None:
     assert charge(item, "n1-standard-4 hours") == pytest.approx(HOURS * 0.19, abs=CENT)  # 138.70
     assert charge(item, "2 × nvidia-tesla-t4 GPU hours") == pytest.approx(2 * HOURS * 0.35, abs=CENT)  # 511.00
     assert charge(item, "50 GiB pd-standard") == pytest.approx(50 * 0.04, abs=CENT)  # 2.00 (default disk type)
+
+
+def test_scheduler_jobs_beyond_the_three_free_ones() -> None:
+    def program() -> None:
+        for index in range(5):
+            gcp.cloudscheduler.Job(f"job{index}", region="us-central1", schedule="0 3 * * *",
+                                   http_target=gcp.cloudscheduler.JobHttpTargetArgs(uri="https://example.com/run"))
+
+    result = estimate(program)
+    jobs = [l for l in result.lines if l.type == "gcp:cloudscheduler/job:Job"]
+    assert sum(l.monthly for l in jobs) == pytest.approx((5 - 3) * 0.10, abs=CENT)  # 0.20

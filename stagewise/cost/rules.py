@@ -349,6 +349,16 @@ def subnetwork(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     return [ctx.line(resource, region_of(resource.inputs.get("region"), ctx.region), build)]
 
 
+@rule("gcp:cloudscheduler/job:Job")
+def scheduler_job(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"schedule {resource.inputs.get('schedule')!r}; the work it triggers is billed by its target "
+                     "(a Firestore export, for one, reads every document)")
+        charges.append(ctx.charge("scheduler", "job", "global", "scheduler job", 1, "fixed"))
+
+    return [ctx.line(resource, region_of(resource.inputs.get("region"), ctx.region), build)]
+
+
 @rule("gcp:monitoring/alertPolicy:AlertPolicy")
 def alert_policy(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     conditions = len(resource.inputs.get("conditions") or [])
