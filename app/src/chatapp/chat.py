@@ -1,0 +1,397 @@
+"""POST /v1/chat/completions: conversation, prompt, the model chain, the store, JSON or SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request
+from starlette.responses import Response, StreamingResponse
+
+from . import auth
+from .errors import ApiError, error_body, invalid, not_found
+from .logs import FIELDS
+from .prompts import PromptConfig
+from .providers.base import Completion, Delta, UpstreamError, UpstreamRequest, Usage
+from .router import AllUpstreamsFailed, Outcome
+from .runtime import Runtime
+from .schemas import ChatRequest
+from .store.base import CONVERSATION_ID, Conversation, Message, Store, Turn
+
+T = TypeVar("T")
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+DONE = b"data: [DONE]\n\n"
+KEEPALIVE = b": keep-alive\n\n"
+
+
+@dataclass(slots=True)
+class Caller:
+    principal: auth.Principal
+    limit_key: str
+    anonymous: bool
+
+
+@dataclass(slots=True)
+class ChatContext:
+    caller: Caller
+    conversation: Conversation
+    is_new: bool
+    new_messages: list[Message]
+    version: str
+    fields: dict[str, Any]
+    started: float
+    include_usage: bool
+    completion_id: str
+    created: int
+
+
+async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, who: Caller) -> Response:
+    """POST /v1/chat/completions: history, prompt, model chain, store, then JSON or SSE."""
+    settings = runtime.settings
+    fields: dict[str, Any] = request.scope[FIELDS]
+    version = pick_version(runtime, body, request)
+    config = runtime.prompts[version]
+    fields["prompt_version"] = version
+    check_limits(runtime, body, version)
+    conv_id = body.conversation_id or request.headers.get("x-conversation-id")
+    now = time.time()
+    history: list[Message] = []
+    if conv_id:
+        conversation = await owned(runtime.store, who, conv_id)
+        if settings.history_messages:
+            history = await runtime.store.get_messages(who.principal.tenant, conversation.id, settings.history_messages)
+    else:
+        first_user = next((m.text() for m in body.messages if m.role == "user"), "")
+        conversation = Conversation(
+            id=uuid.uuid4().hex,
+            tenant=who.principal.tenant,
+            user=body.user or ("anonymous" if who.anonymous else "default"),
+            prompt_version=version,
+            created_at=now,
+            updated_at=now,
+            title=" ".join(first_user.split())[:80],
+        )
+    fields["conversation_id"] = conversation.id
+    upstream = upstream_request(config, body, history, settings.max_output_tokens)
+    new_messages = [
+        Message(role=m.role, content=m.text(), prompt_version=version, created_at=now)
+        for m in body.messages
+        if m.role in ("user", "assistant")
+    ]
+    if settings.log_content:
+        fields["request_messages"] = [{"role": m.role, "content": m.text()} for m in body.messages]
+    ctx = ChatContext(
+        caller=who,
+        conversation=conversation,
+        is_new=not conv_id,
+        new_messages=new_messages,
+        version=version,
+        fields=fields,
+        started=time.perf_counter(),
+        include_usage=bool(body.stream_options and body.stream_options.include_usage),
+        completion_id="chatcmpl-" + uuid.uuid4().hex,
+        created=int(now),
+    )
+    headers = {"X-Conversation-Id": conversation.id, "X-Prompt-Version": version}
+    routes = config.routes_for(body.model)
+    deadline = time.monotonic() + settings.request_deadline_s
+    if body.stream:
+        outcome: list[Outcome] = []
+        events = runtime.router.stream(routes, upstream, deadline, outcome)
+        try:
+            first = await before_cutoff(runtime, anext(events), fields)
+        except AllUpstreamsFailed as exc:
+            raise upstream_failure(runtime, fields, exc) from None
+        note_outcome(fields, outcome[0], ctx)
+        headers["X-Model"] = outcome[0].route.model
+        headers["X-Fallback-Used"] = "true" if outcome[0].fallback_used else "false"
+        return StreamingResponse(
+            sse(runtime, ctx, outcome[0], first, events),
+            media_type="text/event-stream",
+            headers={**SSE_HEADERS, **headers},
+        )
+    try:
+        completion, result = await before_cutoff(runtime, runtime.router.complete(routes, upstream, deadline), fields)
+    except AllUpstreamsFailed as exc:
+        raise upstream_failure(runtime, fields, exc) from None
+    note_outcome(fields, result, ctx)
+    fields["ttft_ms"] = fields["latency_to_answer_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
+    await persist(runtime, ctx, result, completion.text, completion.finish_reason, completion.usage)
+    headers["X-Model"] = result.route.model
+    headers["X-Fallback-Used"] = "true" if result.fallback_used else "false"
+    return json_response(
+        {
+            "id": ctx.completion_id,
+            "object": "chat.completion",
+            "created": ctx.created,
+            "model": result.route.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": completion.text},
+                    "finish_reason": completion.finish_reason,
+                    "logprobs": None,
+                }
+            ],
+            "usage": usage_body(completion.usage),
+            "conversation_id": conversation.id,
+            "prompt_version": version,
+        },
+        headers=headers,
+    )
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+async def owned(store: Store, who: Caller, conversation_id: str) -> Conversation:
+    """The caller's conversation, or 404 whether it is missing or another tenant's."""
+    if not CONVERSATION_ID.match(conversation_id):
+        raise not_found(f"conversation {conversation_id[:64]!r}")
+    conv = await store.get_conversation(who.principal.tenant, conversation_id)
+    if conv is None or conv.tenant != who.principal.tenant:
+        raise not_found(f"conversation {conversation_id!r}")
+    return conv
+
+
+def pick_version(runtime: Runtime, body: ChatRequest, request: Request) -> str:
+    requested = body.prompt_version
+    param = "prompt_version"
+    if requested is None:
+        requested = request.headers.get("x-prompt-version")
+        param = "X-Prompt-Version"
+    if requested is None:
+        return runtime.settings.prompt_version
+    if requested not in runtime.prompts:
+        allowed = ", ".join(runtime.prompts)
+        raise invalid(param, f"prompt version {requested[:64]!r} is not allowed here; use one of: {allowed}")
+    return requested
+
+
+def check_limits(runtime: Runtime, body: ChatRequest, version: str) -> None:
+    s = runtime.settings
+    if len(body.messages) > s.max_messages:
+        raise invalid("messages", f"messages has {len(body.messages)} items; at most {s.max_messages} are allowed (CHAT_MAX_MESSAGES)")
+    for index, message in enumerate(body.messages):
+        length = len(message.text())
+        if length > s.max_content_chars:
+            raise invalid(
+                f"messages[{index}].content",
+                f"messages[{index}].content has {length} characters; at most {s.max_content_chars} are allowed",
+            )
+    if not any(m.role == "user" for m in body.messages):
+        raise invalid("messages", "messages must contain at least one message with role 'user'")
+    if body.model not in runtime.allowed_models[version]:
+        allowed = ", ".join(sorted(runtime.allowed_models[version]))
+        raise invalid("model", f"model {body.model[:128]!r} is not available; use one of: {allowed}", code="model_not_found")
+    stops = body.stop_list()
+    if stops is not None and len(stops) > 4:
+        raise invalid("stop", "stop takes at most 4 sequences")
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = getattr(body, name)
+        if value is not None and value > s.max_output_tokens:
+            raise invalid(name, f"{name} is {value}; at most {s.max_output_tokens} is allowed (CHAT_MAX_OUTPUT_TOKENS)")
+
+
+def upstream_request(config: PromptConfig, body: ChatRequest, history: list[Message], max_out: int) -> UpstreamRequest:
+    system = [config.system_prompt] if config.system_prompt else []
+    system += [m.text() for m in body.messages if m.role in ("system", "developer")]
+    messages: list[dict[str, str]] = []
+    if system:
+        messages.append({"role": "system", "content": "\n\n".join(system)})
+    messages += [{"role": m.role, "content": m.content} for m in history if m.role in ("user", "assistant")]
+    messages += [{"role": m.role, "content": m.text()} for m in body.messages if m.role in ("user", "assistant")]
+    gen = config.generation
+    max_tokens = body.max_completion_tokens or body.max_tokens or gen.max_tokens
+    return UpstreamRequest(
+        model="",
+        messages=messages,
+        temperature=body.temperature if body.temperature is not None else gen.temperature,
+        top_p=body.top_p if body.top_p is not None else gen.top_p,
+        max_tokens=min(max_tokens, max_out) if max_tokens else None,
+        stop=body.stop_list(),
+    )
+
+
+async def before_cutoff(runtime: Runtime, awaitable: Awaitable[T], fields: dict[str, Any]) -> T:
+    """Awaits an upstream call unless a SIGTERM drain reaches its cutoff first; then the call is
+    cancelled and the client gets a 503 to retry elsewhere, instead of a reset at SIGKILL."""
+    work: asyncio.Future[T] = asyncio.ensure_future(awaitable)
+    cutoff = asyncio.ensure_future(runtime.drain.reached())
+    both: set[asyncio.Future[Any]] = {work, cutoff}
+    try:
+        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        cutoff.cancel()
+        if not work.done():
+            work.cancel()  # also when this request itself is cancelled (client gone)
+    if work.cancelled() or not work.done():
+        fields["drained"] = True
+        raise ApiError(503, "the server is shutting down; retry the request", type="api_error",
+                       code="shutting_down", headers={"Retry-After": "1"})
+    return work.result()
+
+
+def note_outcome(fields: dict[str, Any], outcome: Outcome, ctx: ChatContext) -> None:
+    fields["model"] = outcome.route.model
+    fields["provider"] = outcome.route.provider
+    fields["fallback_used"] = outcome.fallback_used
+    fields["attempts"] = outcome.attempts
+
+
+def upstream_failure(runtime: Runtime, fields: dict[str, Any], exc: AllUpstreamsFailed) -> ApiError:
+    fields["upstream_error"] = str(exc)[:300]
+    if exc.deadline:
+        return ApiError(504, "the model did not answer in time; try again", type="api_error", code="upstream_timeout")
+    if exc.breaker_skips:
+        retry = max(1, int(runtime.settings.breaker_cooldown_s))
+        return ApiError(
+            503,
+            "the model is unavailable right now; try again later",
+            type="api_error",
+            code="upstream_unavailable",
+            headers={"Retry-After": str(retry)},
+        )
+    return ApiError(502, "the model failed to answer; try again", type="api_error", code="upstream_error")
+
+
+def usage_body(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+async def persist(runtime: Runtime, ctx: ChatContext, outcome: Outcome, text: str, finish: str, usage: Usage) -> None:
+    """Writes the user's message(s) and the reply before the response completes."""
+    now = time.time()
+    reply = Message(
+        role="assistant",
+        content=text,
+        model=outcome.route.model,
+        prompt_version=ctx.version,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        finish_reason=finish,
+        created_at=now,
+    )
+    ctx.conversation.updated_at = now
+    turn = Turn(ctx.conversation, ctx.is_new, [*ctx.new_messages, reply])
+    tokens = usage.total_tokens or (sum(len(m.content) for m in turn.messages) // 4)
+    limiter = runtime.anon_limiter if ctx.caller.anonymous else runtime.limiter
+    limiter.charge(ctx.caller.limit_key, tokens)
+    fields = ctx.fields
+    fields["prompt_tokens"] = usage.prompt_tokens
+    fields["completion_tokens"] = usage.completion_tokens
+    fields["finish_reason"] = finish
+    if runtime.settings.log_content:
+        fields["reply"] = text
+    try:
+        await runtime.store.record_turn(turn)
+        fields["stored"] = True
+    except Exception as exc:  # the answer is still served; the failure is logged as an error
+        fields["stored"] = False
+        fields["store_error"] = exc.__class__.__name__
+        fields["_severity"] = "ERROR"
+
+
+def chunk(ctx: ChatContext, model: str, delta: dict[str, Any], finish: str | None) -> bytes:
+    return (
+        b"data: "
+        + orjson.dumps(
+            {
+                "id": ctx.completion_id,
+                "object": "chat.completion.chunk",
+                "created": ctx.created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            }
+        )
+        + b"\n\n"
+    )
+
+
+async def sse(
+    runtime: Runtime, ctx: ChatContext, outcome: Outcome, first: Any, events: AsyncGenerator[Any, None]
+) -> AsyncIterator[bytes]:
+    model = outcome.route.model
+    fields = ctx.fields
+    keepalive = runtime.settings.keepalive_s
+    parts: list[str] = []
+    final: Completion | None = None
+    stored = False
+    event: Any = first
+    pending: asyncio.Future[Any] | None = None
+    yield chunk(ctx, model, {"role": "assistant", "content": ""}, None)
+    try:
+        while True:
+            if isinstance(event, Delta):
+                if not parts:
+                    fields["ttft_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
+                parts.append(event.text)
+                yield chunk(ctx, model, {"content": event.text}, None)
+            elif isinstance(event, Completion):
+                final = event
+                break
+            task: asyncio.Future[Any] = asyncio.ensure_future(anext(events))
+            pending = task
+            event = None
+            while event is None:
+                cutoff = runtime.drain.cutoff()
+                wait = keepalive if cutoff is None else max(0.0, min(keepalive, cutoff - time.monotonic()))
+                done, _ = await asyncio.wait({task}, timeout=wait)
+                if done:
+                    try:
+                        event = task.result()
+                    except StopAsyncIteration:
+                        event = Completion("".join(parts), "stop", Usage())
+                    pending = None
+                elif cutoff is not None and time.monotonic() >= cutoff:
+                    fields["drained"] = True
+                    break
+                else:
+                    yield KEEPALIVE
+            if event is None:  # drained: end the answer here
+                final = Completion("".join(parts), "length", Usage())
+                break
+    except UpstreamError as exc:
+        fields["upstream_error"] = str(exc)[:300]
+        fields["_severity"] = "ERROR"
+        await persist(runtime, ctx, outcome, "".join(parts), "error", Usage())
+        stored = True
+        yield b"data: " + orjson.dumps(error_body("the model stream failed: " + str(exc)[:200], "api_error", None, "upstream_error")) + b"\n\n"
+        return
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+        if final is None and not stored:  # client went away or cancelled: keep what was said
+            fields["client_disconnected"] = True
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(persist(runtime, ctx, outcome, "".join(parts), "cancelled", Usage()))
+            stored = True
+        with contextlib.suppress(BaseException):
+            await events.aclose()
+    text = "".join(parts)
+    await persist(runtime, ctx, outcome, text, final.finish_reason, final.usage)
+    fields["latency_to_answer_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
+    yield chunk(ctx, model, {}, final.finish_reason)
+    if ctx.include_usage:
+        yield b"data: " + orjson.dumps(
+            {
+                "id": ctx.completion_id,
+                "object": "chat.completion.chunk",
+                "created": ctx.created,
+                "model": model,
+                "choices": [],
+                "usage": usage_body(final.usage),
+            }
+        ) + b"\n\n"
+    yield DONE
