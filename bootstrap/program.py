@@ -19,7 +19,7 @@ from bootstrap.components import (
     PulumiBackendArgs,
 )
 from bootstrap.config import BootstrapConfig, config_from_pulumi
-from bootstrap.roles import BILLING_ROLES, STAGE_ROLES, grant_condition_expression
+from bootstrap.roles import BILLING_ROLES, STAGE_ROLES, grant_condition_expression, grantable_roles
 
 CI_APIS = (
     "cloudresourcemanager.googleapis.com", "serviceusage.googleapis.com", "iam.googleapis.com",
@@ -45,7 +45,7 @@ def stage_grants(config: BootstrapConfig, stage: str) -> list[ProjectGrant]:
     condition = gcp.projects.IAMMemberConditionArgs(
         title="grant-only-stack-roles",
         description="The deployer may grant only the roles the stagewise stacks give their own service accounts.",
-        expression=grant_condition_expression(),
+        expression=grant_condition_expression(grantable_roles(target.project)),
     )
     return [ProjectGrant(target.project, role, condition if role == PROJECT_IAM_ADMIN else None) for role in roles]
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 TYPE_ROLES: dict[str, tuple[str, ...]] = {
     "gcp:projects/service:Service": ("roles/serviceusage.serviceUsageAdmin",),
     "gcp:projects/iAMMember:IAMMember": ("roles/resourcemanager.projectIamAdmin",),
+    "gcp:projects/iAMCustomRole:IAMCustomRole": ("roles/iam.roleAdmin",),
+    "gcp:projects/serviceIdentity:ServiceIdentity": ("roles/serviceusage.serviceUsageAdmin",),
+    "gcp:cloudscheduler/job:Job": ("roles/cloudscheduler.admin", "roles/iam.serviceAccountUser"),
     "gcp:serviceaccount/account:Account": ("roles/iam.serviceAccountAdmin",),
     "gcp:serviceaccount/iAMMember:IAMMember": ("roles/iam.serviceAccountAdmin",),
     # Deploying a service or template that runs as a service account needs actAs on it.
@@ -77,11 +80,12 @@ _NETWORKED = (
 )
 
 # Per stage: what its composition can declare (MVP is serverless only; staging adds the VPC, the
-# internal load balancer and GPU VMs; prod adds the edge, monitoring and a budget).
+# internal load balancer and GPU VMs; prod adds the edge, monitoring, scheduled Firestore exports
+# under a custom role, and a budget).
 STAGE_ROLES: dict[str, tuple[str, ...]] = {
     "mvp": _SERVERLESS,
     "staging": _SERVERLESS + _NETWORKED,
-    "prod": _SERVERLESS + _NETWORKED + ("roles/billing.costsManager",),
+    "prod": _SERVERLESS + _NETWORKED + ("roles/cloudscheduler.admin", "roles/iam.roleAdmin", "roles/billing.costsManager"),
 }
 
 # Project roles the stacks grant to their own runtime service accounts. The deployer's
@@ -92,6 +96,15 @@ GRANTABLE_ROLES: tuple[str, ...] = (
     "roles/monitoring.metricWriter", "roles/monitoring.viewer", "roles/secretmanager.secretAccessor",
     "roles/storage.objectUser", "roles/storage.objectViewer",
 )
+
+
+# Custom roles the stacks define in their own project and grant (role ids).
+GRANTABLE_CUSTOM_ROLE_IDS: tuple[str, ...] = ("firestoreExporter",)
+
+
+def grantable_roles(project: str) -> tuple[str, ...]:
+    """Everything a deployer may grant in ``project``: predefined roles plus the stacks' custom roles there."""
+    return GRANTABLE_ROLES + tuple(f"projects/{project}/roles/{role_id}" for role_id in GRANTABLE_CUSTOM_ROLE_IDS)
 
 
 def grant_condition_expression(roles: tuple[str, ...] = GRANTABLE_ROLES) -> str:

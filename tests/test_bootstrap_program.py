@@ -95,6 +95,7 @@ def test_each_stage_deployer_is_bound_to_its_environment_with_only_its_roles(run
         [iam_admin] = [g for g in grants if g["member"] == f"serviceAccount:{email}" and g["role"] == "roles/resourcemanager.projectIamAdmin"]
         assert "modifiedGrantsByRole" in iam_admin["condition"]["expression"]
         assert "roles/owner" not in iam_admin["condition"]["expression"]
+        assert f"'projects/stagewise-{stage}/roles/firestoreExporter'" in iam_admin["condition"]["expression"]
     assert run.of_type("gcp:serviceaccount/key:Key") == []  # federation only: no JSON keys
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bootstrap.roles import GRANTABLE_ROLES, STAGE_ROLES, TYPE_ROLES, grant_condition_expression, roles_for_types
+from bootstrap.roles import GRANTABLE_CUSTOM_ROLE_IDS, GRANTABLE_ROLES, STAGE_ROLES, TYPE_ROLES, grant_condition_expression, roles_for_types
 from stagewise.engine import REPO_ROOT, run_stack
 
 STAGES = [stage for stage in STAGE_ROLES if (REPO_ROOT / f"Pulumi.{stage}.yaml").is_file()]
@@ -23,8 +23,15 @@ def test_stage_deployer_roles_cover_every_declared_type(stage: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_stacks_grant_only_roles_the_deployer_may_grant(stage: str) -> None:
     run = run_stack(stage)
+    # A custom role is granted by its name, projects/P/roles/ID (or, with plainer mocks, its logical name).
+    custom = {}
+    for role in run.of_type("gcp:projects/iAMCustomRole:IAMCustomRole"):
+        custom[role.name] = custom[f"projects/{role.inputs['project']}/roles/{role.inputs['roleId']}"] = role.inputs["roleId"]
     granted = {r.inputs["role"] for r in run.of_type("gcp:projects/iAMMember:IAMMember")}
-    assert granted <= set(GRANTABLE_ROLES), f"add {sorted(granted - set(GRANTABLE_ROLES))} to GRANTABLE_ROLES or grant narrower"
+    predefined = {role for role in granted if role not in custom}
+    assert predefined <= set(GRANTABLE_ROLES), f"add {sorted(predefined - set(GRANTABLE_ROLES))} to GRANTABLE_ROLES or grant narrower"
+    custom_ids = {custom[role] for role in granted if role in custom}
+    assert custom_ids <= set(GRANTABLE_CUSTOM_ROLE_IDS), f"add {sorted(custom_ids - set(GRANTABLE_CUSTOM_ROLE_IDS))} to GRANTABLE_CUSTOM_ROLE_IDS"
 
 
 def test_no_primitive_roles_anywhere() -> None:
