@@ -466,3 +466,36 @@ def test_scheduler_jobs_beyond_the_three_free_ones() -> None:
     result = estimate(program)
     jobs = [l for l in result.lines if l.type == "gcp:cloudscheduler/job:Job"]
     assert sum(l.monthly for l in jobs) == pytest.approx((5 - 3) * 0.10, abs=CENT)  # 0.20
+
+
+def test_subnet_flow_logs_are_vended_logs_and_plain_subnets_are_free() -> None:
+    def program() -> None:
+        compute.Subnetwork("logged", region="us-central1", network="net", ip_cidr_range="10.0.0.0/24",
+                           log_config=compute.SubnetworkLogConfigArgs(flow_sampling=0.5, aggregation_interval="INTERVAL_5_SEC"))
+        compute.Subnetwork("plain", region="us-central1", network="net", ip_cidr_range="10.0.1.0/24")
+
+    result = estimate(program, flow_log_gb=12)
+    assert line(result, "logged").monthly == pytest.approx(12 * 0.25, abs=CENT)  # 3.00, no free allotment
+    assert line(result, "plain").status == "free"
+
+
+def test_log_based_metrics_share_the_150_mib_free_allotment() -> None:
+    def program() -> None:
+        for index in range(3):
+            gcp.logging.Metric(f"metric{index}", filter='severity>=ERROR',
+                               metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(metric_kind="DELTA", value_type="INT64"))
+
+    result = estimate(program, metric_mib=100)
+    total = sum(l.monthly for l in result.lines if l.type == "gcp:logging/metric:Metric")
+    assert total == pytest.approx((3 * 100 - 150) * 0.258, abs=CENT)  # 38.70
+
+
+def test_standalone_disk_and_serverless_vpc_connector() -> None:
+    def program() -> None:
+        compute.Disk("data", zone="us-central1-a", type="pd-ssd", size=200)
+        gcp.vpcaccess.Connector("connector", region="us-central1", ip_cidr_range="10.8.0.0/28", network="net",
+                                machine_type="e2-micro", min_instances=2, max_instances=3)
+
+    result = estimate(program)
+    assert line(result, "data").monthly == pytest.approx(200 * 0.17, abs=CENT)  # 34.00
+    assert line(result, "connector").monthly == pytest.approx(2 * HOURS * 0.008376, abs=CENT)  # 12.23
