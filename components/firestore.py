@@ -9,7 +9,8 @@ import pulumi_gcp as gcp
 
 from components.iam import ProjectRole
 
-MESSAGES_COLLECTION_GROUP = "messages"
+# The app writes `expire_at` on both; a TTL policy per collection group lets each expire.
+TTL_COLLECTION_GROUPS = ("messages", "conversations")
 EXPIRY_FIELD = "expire_at"
 
 
@@ -56,18 +57,21 @@ class FirestoreDatabase(pulumi.ComponentResource):
                 daily_recurrence=gcp.firestore.BackupScheduleDailyRecurrenceArgs(),  # type: ignore[no-untyped-call]
                 opts=child,
             )
-        self.ttl_field: gcp.firestore.Field | None = None
+        self.ttl_fields: list[gcp.firestore.Field] = []
         if args.ttl:
-            self.ttl_field = gcp.firestore.Field(
-                f"{name}-message-ttl",
-                project=args.project,
-                database=self.database.name,
-                collection=MESSAGES_COLLECTION_GROUP,
-                field=EXPIRY_FIELD,
-                ttl_config=gcp.firestore.FieldTtlConfigArgs(),
-                index_config=gcp.firestore.FieldIndexConfigArgs(),
-                opts=child,
-            )
+            for collection in TTL_COLLECTION_GROUPS:
+                self.ttl_fields.append(
+                    gcp.firestore.Field(
+                        f"{name}-{collection.removesuffix('s')}-ttl",
+                        project=args.project,
+                        database=self.database.name,
+                        collection=collection,
+                        field=EXPIRY_FIELD,
+                        ttl_config=gcp.firestore.FieldTtlConfigArgs(),
+                        index_config=gcp.firestore.FieldIndexConfigArgs(),
+                        opts=child,
+                    )
+                )
         self.name: pulumi.Output[str] = self.database.name
         self.register_outputs({"name": self.name})
 

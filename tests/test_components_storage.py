@@ -94,8 +94,9 @@ def test_firestore_pitr_daily_backups_and_message_ttl(run_component) -> None:  #
     assert database["name"] == "chat-db"
     schedule = one(run, "gcp:firestore/backupSchedule:BackupSchedule").inputs
     assert schedule["retention"] == f"{14 * 86400}s" and "dailyRecurrence" in schedule
-    ttl = one(run, "gcp:firestore/field:Field").inputs
-    assert (ttl["collection"], ttl["field"]) == ("messages", "expire_at") and "ttlConfig" in ttl
+    ttls = [field.inputs for field in run.of_type("gcp:firestore/field:Field")]
+    assert sorted((t["collection"], t["field"]) for t in ttls) == [("conversations", "expire_at"), ("messages", "expire_at")]
+    assert all("ttlConfig" in t for t in ttls)
 
 
 def test_firestore_client_role_is_scoped_to_the_database() -> None:
