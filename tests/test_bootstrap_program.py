@@ -150,11 +150,14 @@ def test_missing_keys_are_all_reported_before_any_resource() -> None:
 
 
 def test_bootstrap_policy_config_is_prod_plus_documented_exceptions() -> None:
+    from bootstrap.policy_config import EXCEPTIONS, deployer_admin_roles, render
+
     policies = REPO_ROOT / "policies" / "config"
+    assert (policies / "bootstrap.json").read_text() == render(), (
+        "policies/config/bootstrap.json is stale: run `uv run python -m bootstrap.policy_config`")
     prod = json.loads((policies / "prod.json").read_text())
     bootstrap = json.loads((policies / "bootstrap.json").read_text())
-    exceptions = {"iam-sa-no-admin-roles", "iam-no-project-impersonation", "cost-budget"}
-    assert {k: v for k, v in bootstrap.items() if k not in exceptions} == {k: v for k, v in prod.items() if k not in exceptions}
-    admin = sorted({r for roles in STAGE_ROLES.values() for r in roles if "admin" in r.lower()})
-    assert bootstrap["iam-sa-no-admin-roles"] == {"enforcementLevel": "mandatory", "allowedAdminRoles": admin}
+    assert {k: v for k, v in bootstrap.items() if k not in EXCEPTIONS} == {k: v for k, v in prod.items() if k not in EXCEPTIONS}
+    assert bootstrap["iam-sa-no-admin-roles"]["enforcementLevel"] == "mandatory"
+    assert "roles/owner" not in deployer_admin_roles() and "roles/run.admin" in deployer_admin_roles()
     assert Path(BOOTSTRAP / "Pulumi.yaml").is_file()
