@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -13,6 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.chat_service import ChatService, TrafficSplit, VpcEgress
+from components.firestore import FirestoreDatabase
 from components.inference import (
     CloudRunGpu,
     GeminiFallback,
@@ -294,3 +297,73 @@ class PersonaAccess(pulumi.ComponentResource):
             on_project("admins", "roles/logging.configWriter", member, index)
             on_project("admins", "roles/monitoring.editor", member, index)
         self.register_outputs({"bindings": len(self.bindings)})
+
+
+# --- backups --------------------------------------------------------------------------------
+class FirestoreExport(pulumi.ComponentResource):
+    """A scheduled export of the Firestore database into the backups bucket.
+
+    Firestore's own backup schedule keeps copies inside Firestore; this export puts a copy in the
+    `backups` bucket (retained a year, seed stage 3), readable and restorable independently.
+    Cloud Scheduler calls `exportDocuments` as a dedicated account that may only export this
+    database; Firestore's service agent writes the files, so it gets object access on that bucket
+    only. Each run lands under its own timestamped prefix (the output URI is the bare bucket).
+    """
+
+    def __init__(
+        self, name: str, project: pulumi.Input[str], region: str, database: FirestoreDatabase,
+        bucket: pulumi.Input[str], schedule: str = "0 3 * * *", opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("stagewise:index:FirestoreExport", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account = gcp.serviceaccount.Account(
+            f"{name}-sa", project=project, account_id="firestore-export",
+            display_name="Firestore export job", description="Starts exports of the chat database; nothing else.",
+            opts=child,
+        )
+        member = account.email.apply(lambda email: f"serviceAccount:{email}")
+        condition = database.client_role(str(project)).condition_expression
+        # Export only: the predefined importExportAdmin would also allow imports, which overwrite data.
+        role = gcp.projects.IAMCustomRole(
+            f"{name}-role", project=project, role_id="firestoreExporter", title="Firestore exporter",
+            description="Start and follow Firestore exports; no import, no data access.",
+            permissions=["datastore.databases.export", "datastore.databases.getMetadata", "datastore.operations.get"],
+            opts=child,
+        )
+        grant = gcp.projects.IAMMember(
+            f"{name}-exporter", project=project, role=role.name, member=member,
+            condition=gcp.projects.IAMMemberConditionArgs(title="only-chat-database", expression=condition or "true"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+        )
+        agent = gcp.projects.ServiceIdentity(
+            f"{name}-firestore-agent", project=project, service="firestore.googleapis.com", opts=child
+        )
+        writer = gcp.storage.BucketIAMMember(
+            f"{name}-agent-writer", bucket=bucket, role="roles/storage.objectAdmin",
+            member=agent.email.apply(lambda email: f"serviceAccount:{email}"), opts=child,
+        )
+        body = pulumi.Output.from_input(bucket).apply(
+            lambda name_: base64.b64encode(json.dumps({"outputUriPrefix": f"gs://{name_}"}).encode()).decode()
+        )
+        self.job = gcp.cloudscheduler.Job(
+            f"{name}-job",
+            project=project,
+            region=region,
+            description="export the chat database to the backups bucket",
+            schedule=schedule,
+            time_zone="Etc/UTC",
+            attempt_deadline="320s",
+            http_target=gcp.cloudscheduler.JobHttpTargetArgs(
+                http_method="POST",
+                uri=pulumi.Output.concat(
+                    "https://firestore.googleapis.com/v1/projects/", project, "/databases/", database.name, ":exportDocuments"
+                ),
+                body=body,
+                headers={"Content-Type": "application/json"},
+                oauth_token=gcp.cloudscheduler.JobHttpTargetOauthTokenArgs(
+                    service_account_email=account.email, scope="https://www.googleapis.com/auth/cloud-platform"
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant, writer]),
+        )
+        self.register_outputs({"job": self.job.name})

@@ -158,7 +158,7 @@ def compose(config: StackConfig) -> None:
     settings = ProdSettings(config)
     project = config.gcp.project
 
-    apis = common.enable_apis(config, ("compute.googleapis.com",))
+    apis = common.enable_apis(config, ("compute.googleapis.com", "cloudscheduler.googleapis.com"))
     image = common.container_image(config, apis)
     database = common.firestore(config, apis)
     buckets = common.bucket_set(config, apis)
@@ -190,6 +190,11 @@ def compose(config: StackConfig) -> None:
 
     edge = EdgeLoadBalancer("edge", _edge_args(config, settings.edge, services), opts=pulumi.ResourceOptions(depends_on=apis.ready))
     alerting = Alerting("alerting", _alerting_args(config, settings, endpoint), opts=pulumi.ResourceOptions(depends_on=apis.ready))
+    backups_bucket = next(key for key, bucket in config.buckets.items() if bucket.bucket_class == "backups")
+    parts.FirestoreExport(
+        "firestore-export", project, config.gcp.region, database, buckets.buckets[backups_bucket].name,
+        opts=pulumi.ResourceOptions(depends_on=apis.ready),
+    )
     billing_budget(config, notification_channels=alerting.channel_ids, depends_on=apis.ready)
     logs = LogSink(
         "service-logs",

@@ -59,6 +59,12 @@ def synthesize_outputs(
         out["name"] = f"projects/{project}/locations/{region}/endpoints/{int(_short_hash(name), 16) % 10**12}"
         # Model Garden deployments report the endpoint they created by its numeric id.
         out["endpoint"] = str(int(_short_hash(name), 16) % 10**12)
+    elif type_token == "gcp:projects/iAMCustomRole:IAMCustomRole":
+        out["name"] = f"projects/{project}/roles/{inputs.get('roleId', name)}"
+    elif type_token == "gcp:projects/serviceIdentity:ServiceIdentity":
+        agent = str(inputs.get("service", "")).split(".")[0]
+        out["email"] = f"service-123456789012@gcp-sa-{agent}.iam.gserviceaccount.com"
+        out["member"] = f"serviceAccount:{out['email']}"
     elif type_token == "gcp:logging/projectSink:ProjectSink":
         out["writerIdentity"] = f"serviceAccount:service-123456789012@gcp-sa-logging.iam.gserviceaccount.com"
     return out

@@ -176,3 +176,20 @@ def test_review_cli_exits_zero_and_its_json_lists_the_prod_resources(inference: 
         "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig", "gcp:monitoring/dashboard:Dashboard",
         "gcp:firestore/backupSchedule:BackupSchedule", "gcp:storage/bucket:Bucket",
     } <= types
+
+
+def test_firestore_is_exported_to_the_backups_bucket_by_a_narrow_job(prod: ProgramRun) -> None:
+    job = one(prod, "gcp:cloudscheduler/job:Job").inputs["httpTarget"]
+    assert job["uri"] == "https://firestore.googleapis.com/v1/projects/stagewise-prod/databases/(default):exportDocuments"
+    import base64
+
+    assert json.loads(base64.b64decode(job["body"])) == {"outputUriPrefix": "gs://stagewise-prod-prod-backups"}
+    role = one(prod, "gcp:projects/iAMCustomRole:IAMCustomRole").inputs
+    assert "datastore.databases.export" in role["permissions"] and not any("import" in p for p in role["permissions"])
+    exporter = prod.by_name("firestore-export-exporter").inputs
+    assert exporter["role"] == "projects/stagewise-prod/roles/firestoreExporter"
+    assert exporter["member"] == f"serviceAccount:{job['oauthToken']['serviceAccountEmail']}"
+    assert exporter["condition"]["expression"] == 'resource.name == "projects/stagewise-prod/databases/(default)"'
+    writer = prod.by_name("firestore-export-agent-writer").inputs
+    assert writer["bucket"] == "stagewise-prod-prod-backups"
+    assert writer["member"] == "serviceAccount:service-123456789012@gcp-sa-firestore.iam.gserviceaccount.com"
