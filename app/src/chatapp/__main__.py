@@ -13,7 +13,10 @@ def main() -> None:
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
         print(f"PORT={raw_port!r} is not a TCP port: set PORT to 1-65535", file=sys.stderr)
         raise SystemExit(2)
-    grace = float(os.environ.get("CHAT_SHUTDOWN_GRACE_S", "8") or 8)
+    try:
+        grace = float(os.environ.get("CHAT_SHUTDOWN_GRACE_S", "8") or 8)
+    except ValueError:
+        grace = 8.0  # the app's settings check reports the bad value at startup
     uvicorn.run(
         "chatapp.main:app",
         host=os.environ.get("CHAT_HOST", "0.0.0.0"),

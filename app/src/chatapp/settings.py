@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+_SOURCE_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+# app/configs when run from the source tree; ./configs for an installed package (the image sets
+# CHAT_CONFIG_DIR=/app/configs explicitly)
+DEFAULT_CONFIG_DIR = _SOURCE_CONFIGS if _SOURCE_CONFIGS.is_dir() else Path("configs")
 
 
 class SettingsError(ValueError):
