@@ -71,3 +71,20 @@ def test_startup_line_and_every_record_is_one_json_object(app_server: AppServer)
     records = app_server.logs.records()  # json.loads of every line: fails on any non-JSON line
     assert records[0]["message"] == "chatapp started" and records[0]["severity"] == "INFO"
     assert records[-1]["httpRequest"]["requestUrl"] == "/healthz"
+
+
+def test_trace_header_parsing() -> None:
+    from chatapp.logs import trace_fields
+
+    good = trace_fields({"traceparent": f"00-{TRACE}-00f067aa0ba902b7-00"}, "p")
+    assert good == {"logging.googleapis.com/trace": f"projects/p/traces/{TRACE}",
+                    "logging.googleapis.com/trace_sampled": False,
+                    "logging.googleapis.com/spanId": "00f067aa0ba902b7"}
+    # a malformed or all-zero traceparent falls back to X-Cloud-Trace-Context
+    fallback = trace_fields({"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01",
+                             "x-cloud-trace-context": f"{TRACE.upper()}/1;o=0"}, "p")
+    assert fallback["logging.googleapis.com/trace"] == f"projects/p/traces/{TRACE}"
+    assert fallback["logging.googleapis.com/spanId"] == "0000000000000001"
+    assert trace_fields({"traceparent": "garbage"}, "p") == {}
+    assert trace_fields({"x-cloud-trace-context": "not-a-trace"}, "p") == {}
+    assert trace_fields({"x-cloud-trace-context": TRACE}, None)["logging.googleapis.com/trace"] == TRACE
