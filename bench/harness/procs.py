@@ -110,6 +110,22 @@ def cpu_seconds(pid: int) -> float:
     return total / CLK_TCK
 
 
+def settle(pid: int, limit_s: float = 60.0, window_s: float = 0.5, idle_cpu_s: float = 0.02) -> float:
+    """Wait until the process tree is idle (under idle_cpu_s of CPU per window_s), at most limit_s.
+
+    A load generator that stops abandons the requests still in flight; a server that keeps working
+    on them (LiteLLM does) would otherwise bill that work to the next measurement. Returns the wait."""
+    t0 = time.perf_counter()
+    before = cpu_seconds(pid)
+    while time.perf_counter() - t0 < limit_s:
+        time.sleep(window_s)
+        now = cpu_seconds(pid)
+        if now - before < idle_cpu_s:
+            break
+        before = now
+    return time.perf_counter() - t0
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process tree in MiB (VmRSS from /proc/<pid>/status)."""
     total_kb = 0
