@@ -93,14 +93,11 @@ class FakeModelServer:
         return web.json_response(body, status=b.status, headers=headers)
 
     async def _openai(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        model = body["model"]
-        self.seen.append(Seen(request.path, model, body, dict(request.headers)))
-        b = self._next()
-        if b.delay_s:
-            await asyncio.sleep(b.delay_s)
-        if b.status != 200:
-            return await self._error(b)
+        peek = await request.json()
+        model = peek["model"]
+        body, b, error = await self._begin(request, model)
+        if error is not None:
+            return error
         text = f"[{model}] {b.text}"
         prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
@@ -136,15 +133,20 @@ class FakeModelServer:
     def _gemini_text(body: dict[str, Any]) -> int:
         return sum(len(p.get("text", "").split()) for c in body.get("contents", []) for p in c.get("parts", []))
 
-    async def _gemini(self, request: web.Request) -> web.StreamResponse:
-        model = request.match_info["model"]
+    async def _begin(self, request: web.Request, model: str) -> tuple[dict[str, Any], Behaviour, web.Response | None]:
+        """Records the call, applies the delay; an error response when the behaviour asks for one."""
         body = await request.json()
         self.seen.append(Seen(request.path, model, body, dict(request.headers)))
         b = self._next()
         if b.delay_s:
             await asyncio.sleep(b.delay_s)
-        if b.status != 200:
-            return await self._error(b)
+        return body, b, (await self._error(b) if b.status != 200 else None)
+
+    async def _gemini(self, request: web.Request) -> web.StreamResponse:
+        model = request.match_info["model"]
+        body, b, error = await self._begin(request, model)
+        if error is not None:
+            return error
         text = f"[{model}] {b.text}"
         return web.json_response({
             "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
@@ -153,13 +155,9 @@ class FakeModelServer:
 
     async def _gemini_stream(self, request: web.Request) -> web.StreamResponse:
         model = request.match_info["model"]
-        body = await request.json()
-        self.seen.append(Seen(request.path, model, body, dict(request.headers)))
-        b = self._next()
-        if b.delay_s:
-            await asyncio.sleep(b.delay_s)
-        if b.status != 200:
-            return await self._error(b)
+        body, b, error = await self._begin(request, model)
+        if error is not None:
+            return error
         text = f"[{model}] {b.text}"
         words = self._words(text)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
