@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import openai
 import pytest
 
@@ -108,3 +110,16 @@ def test_prompt_version_per_request(app_server: AppServer, gemini_fake: FakeMode
             model="default", messages=[{"role": "user", "content": "x"}], extra_body={"prompt_version": "v9"}
         )
     assert err.value.body["param"] == "prompt_version"  # type: ignore[index]
+
+
+def test_history_window_starts_with_a_user_turn(start_app: Callable[..., AppServer], openai_fake: FakeModelServer) -> None:
+    server = start_app(CHAT_HISTORY_MESSAGES="3")
+    client = server.client()
+    raw = client.chat.completions.with_raw_response.create(model="default", messages=[{"role": "user", "content": "a"}])
+    conv = {"conversation_id": raw.headers["x-conversation-id"]}
+    client.chat.completions.create(model="default", messages=[{"role": "user", "content": "b"}], extra_body=conv)
+    client.chat.completions.create(model="default", messages=[{"role": "user", "content": "c"}], extra_body=conv)
+    sent = openai_fake.calls()[-1].body["messages"]
+    # the last 3 stored are [answer a, b, answer b]: the leading answer is dropped
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert [m["content"] for m in sent if m["role"] == "user"] == ["b", "c"]

@@ -206,7 +206,10 @@ def upstream_request(config: PromptConfig, body: ChatRequest, history: list[Mess
     messages: list[dict[str, str]] = []
     if system:
         messages.append({"role": "system", "content": "\n\n".join(system)})
-    messages += [{"role": m.role, "content": m.content} for m in history if m.role in ("user", "assistant")]
+    turns = [m for m in history if m.role in ("user", "assistant") and m.content]  # no empty partial answers
+    while turns and turns[0].role != "user":  # a window cut mid-turn: models expect the user first
+        turns.pop(0)
+    messages += [{"role": m.role, "content": m.content} for m in turns]
     messages += [{"role": m.role, "content": m.text()} for m in body.messages if m.role in ("user", "assistant")]
     gen = config.generation
     max_tokens = body.max_completion_tokens or body.max_tokens or gen.max_tokens
