@@ -87,6 +87,7 @@ class Upstream:
         self.hang_s = hang_s
         self.requests = 0
         self.streams = 0
+        self.connections = 0
         self._bodies: dict[str, bytes] = {}
         self._events: dict[tuple[str, bool], list[bytes]] = {}
 
@@ -103,7 +104,8 @@ class Upstream:
 
     def stats(self) -> bytes:
         served = dict(self.plan.served) if self.plan else {OK: self.requests}
-        return json.dumps({"requests": self.requests, "streams": self.streams, "served": served}).encode()
+        return json.dumps({"requests": self.requests, "streams": self.streams, "connections": self.connections,
+                           "served": served}).encode()
 
 
 class UpstreamProtocol(asyncio.Protocol):
@@ -118,6 +120,7 @@ class UpstreamProtocol(asyncio.Protocol):
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.up.connections += 1  # how many TCP connections clients opened: tells pooling from reconnecting
 
     def data_received(self, data: bytes) -> None:
         try:

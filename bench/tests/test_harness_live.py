@@ -84,3 +84,19 @@ def test_wrk_checker_rejects_a_reply_missing_the_expected_text(upstream, tmp_pat
         capture_output=True, text=True, timeout=30, check=True,
     ).stdout
     assert " good=0 " in out and " bad=0 " not in out
+
+
+def test_upstream_counts_the_connections_clients_open(upstream) -> None:  # type: ignore[no-untyped-def]
+    import http.client
+
+    port = upstream()
+    before = json.loads(procs.http_request(port, "GET", "/stats")[1])["connections"]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(3):  # one kept-alive connection
+        conn.request("POST", "/v1/chat/completions", json.dumps(BODY).encode(), {"Content-Type": "application/json"})
+        check_completion(conn.getresponse().read())
+    conn.close()
+    for _ in range(2):  # a new connection each
+        check_completion(post(port, BODY)[1])
+    after = json.loads(procs.http_request(port, "GET", "/stats")[1])["connections"]
+    assert after - before == 1 + 2 + 1  # the kept-alive one, two posts, this /stats (counted before it answers)
