@@ -384,6 +384,13 @@ class InferenceEndpoint(pulumi.ComponentResource):
                 self.base_url = self._cloudrun_gpu(name, mode, served)
             self.client_env["CHAT_OPENAI_BASE_URL"] = self.base_url
             self.client_env["CHAT_OPENAI_MODEL"] = served
+            # How the app proves its identity to the server: Vertex wants an OAuth access token, a
+            # private Cloud Run service an ID token for its URL; the internal LB of gpu-vm neither.
+            if isinstance(mode, VertexModelGarden):
+                self.client_env["CHAT_OPENAI_AUTH"] = "google-access-token"
+            elif self._gpu_service is not None:
+                self.client_env["CHAT_OPENAI_AUTH"] = "google-id-token"
+                self.client_env["CHAT_OPENAI_AUDIENCE"] = self._gpu_service.uri
             if mode.fallback is not None:
                 self._gemini_env(mode.fallback.location)
                 self.client_env["CHAT_FALLBACK_MODEL"] = mode.fallback.model

@@ -78,6 +78,7 @@ def test_vertex_deploys_model_garden_on_dedicated_l4s(run_component: RunComponen
         f"/v1beta1/projects/stagewise-test/locations/us-central1/endpoints/{endpoint_id}"
     )
     assert env["CHAT_OPENAI_MODEL"] == "gemma-3-4b-it"
+    assert env["CHAT_OPENAI_AUTH"] == "google-access-token" and "CHAT_OPENAI_AUDIENCE" not in env
     # No fallback: the caller may predict on this endpoint only, nothing project-wide.
     assert [(g["role"], "endpoint" in g) for g in grants(run)] == [("roles/aiplatform.user", True)]
     assert "CHAT_VERTEX_PROJECT" not in env
@@ -133,6 +134,7 @@ def test_gpu_vm_is_a_private_autohealed_autoscaled_mig(run_component: RunCompone
 
     env = run.stack_outputs["env"]
     assert env["CHAT_OPENAI_BASE_URL"] == "http://10.10.0.10:8000/v1" and env["CHAT_OPENAI_MODEL"] == "google/gemma-3-4b-it"
+    assert "CHAT_OPENAI_AUTH" not in env  # the internal LB admits the caller's subnet; no token
     # The caller needs no IAM to reach the VMs (the firewall admits its subnet); only the fallback's role.
     assert [g["role"] for g in grants(run)] == ["roles/aiplatform.user"]
     vm_roles = {r.inputs["role"] for r in run.resources if r.type == "gcp:projects/iAMMember:IAMMember" and r.inputs["member"] != CALLER}
@@ -181,6 +183,8 @@ def test_cloudrun_gpu_scales_to_zero_on_an_l4_and_only_the_caller_may_invoke(run
     assert sorted(g["role"] for g in grants(run)) == ["roles/aiplatform.user", "roles/run.invoker"]
     env = run.stack_outputs["env"]
     assert env["CHAT_OPENAI_BASE_URL"].startswith("https://inference-") and env["CHAT_OPENAI_BASE_URL"].endswith(".run.app/v1")
+    # A private Cloud Run service wants an ID token whose audience is its URL.
+    assert env["CHAT_OPENAI_AUTH"] == "google-id-token" and env["CHAT_OPENAI_BASE_URL"] == env["CHAT_OPENAI_AUDIENCE"] + "/v1"
 
 
 @pytest.mark.parametrize(
