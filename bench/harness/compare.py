@@ -90,8 +90,13 @@ def warm_up(name: str, url: str, args: argparse.Namespace, common: dict[str, Any
     return max_rounds
 
 
-def measure_server(spec: servers.ServerSpec, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def upstream_stats(port: int) -> dict[str, Any]:
+    return json.loads(procs.http_request(port, "GET", "/stats")[1])
+
+
+def measure_server(spec: servers.ServerSpec, args: argparse.Namespace, workdir: Path, upstream_port: int) -> dict[str, Any]:
     ep = spec.endpoint
+    up_before = upstream_stats(upstream_port)
     url = f"http://127.0.0.1:{ep.port}{ep.chat_path}"
     log = workdir / f"{spec.name}.log"
     result: dict[str, Any] = {"name": spec.name, "note": spec.note, "cold_starts": []}
@@ -144,6 +149,12 @@ def measure_server(spec: servers.ServerSpec, args: argparse.Namespace, workdir: 
         print(f"  [{spec.name}] waited {settled} s before its phases for it to finish abandoned requests", flush=True)
     result["rss_after_load_mb"] = round(procs.rss_mb(proc.pid), 1)
     result["load_after"] = procs.load_now()
+    up_after = upstream_stats(upstream_port)
+    # a server that pools its upstream connections opens few; one that reconnects, about one per request
+    result["upstream_requests"] = up_after["requests"] - up_before["requests"]
+    result["upstream_connections"] = up_after["connections"] - up_before["connections"] - 1  # minus the /stats call
+    print(f"  [{spec.name}] upstream: {result['upstream_requests']} requests over {result['upstream_connections']} "
+          f"new connections", flush=True)
     result["pid_cpu_total_s"] = round(procs.cpu_seconds(proc.pid), 2)
     procs.stop(proc)
     return result
@@ -324,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown server {name!r}")
         print(f"{name}: {spec.note}", flush=True)
         try:
-            results["servers"].append(measure_server(spec, args, workdir))
+            results["servers"].append(measure_server(spec, args, workdir, up_port))
         except Exception as exc:  # noqa: BLE001 - one broken server must not hide the others' figures
             print(f"  [{name}] FAILED: {exc}", flush=True)
             results["servers"].append({"name": name, "error": str(exc)[:300]})

@@ -55,6 +55,11 @@ def compare_section(path: Path) -> str:
         lines.append(f"| {r['name']} | {a['good_per_s']} | {ttft(a)} | {b['good_per_s']} | {ttft(b)} | {a['bad'] + b['bad']} |")
     d = data["direct"]["stream_c1"]
     lines.append(f"| (upstream direct) | {d['good_per_s']} | {ttft(d)} | | | {d['bad']} |")
+    lines += ["", "Upstream connections each server opened over its whole measurement (a pooling client opens about one "
+              "per connection of the load, plus one per cold start):", ""]
+    for r in data["servers"]:
+        if "upstream_connections" in r:
+            lines.append(f"- {r['name']}: {r['upstream_requests']} upstream requests over {r['upstream_connections']} new connections")
     return "\n".join(lines)
 
 
