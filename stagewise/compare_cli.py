@@ -220,8 +220,8 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         return flat if flat or not prefix else {prefix: {}}
     if isinstance(value, list):
         flat = {}
-        for index, item in enumerate(value):
-            flat.update(_flatten(item, f"{prefix}[{index}]"))
+        for label, item in zip(_list_labels(value), value):
+            flat.update(_flatten(item, f"{prefix}[{label}]"))
         return flat if flat or not prefix else {prefix: []}
     return {prefix: value}
 
@@ -231,6 +231,16 @@ class _Secret:
     """A secret input: compared by value, never shown."""
 
     value: str
+
+
+def _list_labels(items: list[Any]) -> list[str]:
+    """Items of a list of named blocks (env vars, containers, rules) are matched by name, not
+    position, so inserting one shows as one change instead of shifting every later index."""
+    for key in ("name", "key", "id"):
+        names = [item.get(key) for item in items if isinstance(item, Mapping)]
+        if len(names) == len(items) and all(isinstance(n, str) and n for n in names) and len(set(names)) == len(names):
+            return [f"{key}={n}" for n in names]
+    return [str(index) for index in range(len(items))]
 
 
 def show_value(value: Any, limit: int = 60) -> str:
@@ -288,13 +298,15 @@ def compare(base: Snapshot | None, head: Snapshot | None) -> Comparison:
     head_violations = (head.violations or []) if head else []
     base_ids = {v.identity for v in base_violations}
     head_ids = {v.identity for v in head_violations}
+    # A base reviewed without the policy section says nothing about which verdicts are new.
+    base_judged = base is None or base.violations is not None
     return Comparison(
         stack=stack,
         base=base,
         head=head,
         changes=changes,
-        new_violations=[v for v in head_violations if v.identity not in base_ids],
-        resolved_violations=[v for v in base_violations if v.identity not in head_ids],
+        new_violations=[v for v in head_violations if v.identity not in base_ids] if base_judged else [],
+        resolved_violations=[v for v in base_violations if v.identity not in head_ids] if head is not None else [],
     )
 
 

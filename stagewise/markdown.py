@@ -192,7 +192,9 @@ def render_comparison(comparison: Comparison) -> str:
     if head is not None and head.violations:
         new_ids = {v.identity for v in comparison.new_violations}
         violation_table = table(["", "Level", "Policy", "Resource", "Message"], _violation_rows(head.violations, new_ids))
-        parts.append(f"**Policy verdicts** ({len(comparison.new_violations)} new)\n\n{violation_table}")
+        judged = base is None or base.violations is not None
+        note = f"{len(comparison.new_violations)} new" if judged else "the base review has no policy verdicts to compare"
+        parts.append(f"**Policy verdicts** ({note})\n\n{violation_table}")
     if comparison.resolved_violations:
         resolved = ", ".join(f"{code(v.policy)} on {code(_resource_name(v.resource))}" for v in comparison.resolved_violations)
         parts.append(f"✅ Resolved since base: {resolved}")

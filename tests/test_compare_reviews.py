@@ -187,3 +187,24 @@ def test_real_stack_reviews_differ_by_a_resource_and_a_verdict(tmp_path: Path, c
         result = compare(snapshot(base), snapshot(head))
         assert result.cost_delta is not None and result.cost_delta > 0
         assert "💰 **$" in out
+
+
+def test_named_list_items_are_matched_by_name_not_position() -> None:
+    def doc(envs: list[dict[str, str]]) -> dict[str, Any]:
+        return {"stack": "mvp", "resources": [{"urn": "urn:pulumi:mvp::p::t:i:S::svc", "type": "t:i:S", "name": "svc",
+                                               "custom": True, "inputs": {"envs": envs}}]}
+    before = doc([{"name": "A", "value": "1"}, {"name": "C", "value": "3"}])
+    after = doc([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "C", "value": "3"}])
+    [change] = compare(snapshot(before), snapshot(after)).changes
+    assert [(p.path, p.before, p.after) for p in change.properties] == [
+        ("envs[name=B].name", "(unset)", '"B"'), ("envs[name=B].value", "(unset)", '"2"')]
+
+
+def test_a_base_without_policy_verdicts_flags_nothing_as_new(documents: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    from stagewise.markdown import render_comparison
+
+    base = {key: value for key, value in documents[0].items() if key != "policy"}
+    result = compare(snapshot(base), snapshot(documents[1]))
+    assert result.new_violations == [] and result.resolved_violations == []
+    assert "(the base review has no policy verdicts to compare)" in render_comparison(result)
+    assert "🆕" not in render_comparison(result)

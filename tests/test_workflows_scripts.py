@@ -54,6 +54,9 @@ def test_review_stacks_writes_documents_and_lists_failures(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     document = json.loads((out / "mvp.json").read_text())
     assert document["stack"] == "mvp" and document["resources"]
+    assert str(ROOT) + "/" not in (out / "mvp.json").read_text()  # checkout paths are made relative
+    builds = [r["inputs"]["build"]["context"] for r in document["resources"] if r["type"] == "docker:index/image:Image"]
+    assert builds in ([], ["app"])
     assert (out / "mvp.md").read_text().startswith("### stagewise review: `mvp`")
     assert "nope: no Pulumi.nope.yaml in this checkout, skipped" in result.stdout
     assert not (out / "nope.json").exists()

@@ -21,7 +21,22 @@ for stack in "$@"; do
   rc=0
   uv run --locked stagewise review "$stack" --format json > "$out/$stack.json.part" 2> "$out/$stack.err" || rc=$?
   if [ "$rc" -le 1 ]; then
-    mv "$out/$stack.json.part" "$out/$stack.json"
+    # Paths inside this checkout (e.g. a Docker build context) become relative, so a base
+    # reviewed in another directory doesn't show them all as changed.
+    python3 - "$PWD" "$out/$stack.json.part" > "$out/$stack.json" <<'PY'
+import json, sys
+root, path = sys.argv[1].rstrip("/") + "/", sys.argv[2]
+def relative(value):
+    if isinstance(value, str):
+        return value[len(root):] if value.startswith(root) else value
+    if isinstance(value, list):
+        return [relative(item) for item in value]
+    if isinstance(value, dict):
+        return {key: relative(item) for key, item in value.items()}
+    return value
+json.dump(relative(json.load(open(path))), sys.stdout, indent=2)
+PY
+    rm -f "$out/$stack.json.part"
   else
     rm -f "$out/$stack.json.part"
     sed 's/^/    /' "$out/$stack.err" >&2
