@@ -238,3 +238,29 @@ def test_sigterm_while_waiting_for_the_model_answers_503_to_retry_elsewhere(
     assert result["status"] == 503, result
     assert result["retry_after"] == "1"
     assert result["body"]["error"]["code"] == "shutting_down"
+
+
+def test_plain_uvicorn_entry_point_reads_settings_at_startup(base_env: dict[str, str]) -> None:
+    """`uvicorn chatapp.main:app` (the contract the stacks and the benchmarks use) works too."""
+    port = free_port()
+    full = {"PATH": os.environ.get("PATH", ""), **base_env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "chatapp.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log"],
+        env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_healthy(proc, port)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/v1/chat/completions",
+                     body=json.dumps({"model": "default", "messages": [{"role": "user", "content": "hi"}]}),
+                     headers={"Authorization": f"Bearer {KEY_ACME}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and json.loads(resp.read())["model"] == "primary-model"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+    assert lines[0]["message"] == "chatapp started"
+    assert any(x.get("httpRequest", {}).get("requestUrl") == "/v1/chat/completions" for x in lines)
