@@ -278,8 +278,11 @@ def compare(base: Snapshot | None, head: Snapshot | None) -> Comparison:
     base_costs = base.cost_by_resource if base else {}
     head_costs = head.cost_by_resource if head else {}
 
+    # Per-resource deltas only when both sides were priced (a missing side is a stack with nothing).
+    priced = (base is None or base.monthly_cost is not None) and (head is None or head.monthly_cost is not None)
+
     def delta(key: str) -> float | None:
-        if key not in base_costs and key not in head_costs:
+        if not priced or (key not in base_costs and key not in head_costs):
             return None
         return head_costs.get(key, 0.0) - base_costs.get(key, 0.0)
 

@@ -203,8 +203,9 @@ def test_named_list_items_are_matched_by_name_not_position() -> None:
 def test_a_base_without_policy_verdicts_flags_nothing_as_new(documents: tuple[dict[str, Any], dict[str, Any]]) -> None:
     from stagewise.markdown import render_comparison
 
-    base = {key: value for key, value in documents[0].items() if key != "policy"}
+    base = {key: value for key, value in documents[0].items() if key not in ("policy", "cost")}
     result = compare(snapshot(base), snapshot(documents[1]))
     assert result.new_violations == [] and result.resolved_violations == []
+    assert result.cost_delta is None and all(c.cost_delta is None for c in result.changes)
     assert "(the base review has no policy verdicts to compare)" in render_comparison(result)
     assert "🆕" not in render_comparison(result)
