@@ -191,12 +191,16 @@ def env_info() -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown")
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+    git = ["git", "-C", str(servers.ROOT)]
+    head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    app_dirty = subprocess.run(git + ["status", "--porcelain", "--", "app"], capture_output=True, text=True).stdout.strip()
     return {
         "nproc": str(__import__("os").cpu_count()),
         "memory_gib": f"{mem_kb / 1024 / 1024:.1f}",
         "cpu": cpu,
         "kernel": platform.release(),
         "wrk": wrk[0] if wrk else "unknown",
+        "commit": f"{head or 'unknown'}" + (" (app/ has uncommitted changes)" if app_dirty else " (app/ as committed)"),
         "bench env": version(servers.BENCH_PY, "aiohttp", "httpx", "uvicorn", "uvloop", "httptools"),
         "litellm env": version(servers.LITELLM_BIN.with_name("python"), "litellm", "opentelemetry-sdk", "uvicorn", "fastapi"),
         "app env": version(servers.APP_PY, "chatapp", "fastapi", "uvicorn", "aiohttp", "pydantic"),
