@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from stagewise.cost.model import DAYS_PER_MONTH, Charge, Kind, LineItem
 from stagewise.cost.prices import NoPrice, PriceBook
@@ -114,9 +113,3 @@ class Context:
         line.charges = charges
         line.assumptions = assumptions
         return line
-
-
-def first(values: Iterable[Any]) -> Any:
-    for value in values:
-        return value
-    return None

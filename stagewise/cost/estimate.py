@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from google.protobuf import struct_pb2
 from pydantic import ValidationError
 
 from stagewise.cost.context import Context
@@ -87,9 +88,7 @@ def _project_lines(ctx: Context) -> list[LineItem]:
     ]
 
 
-def _empty() -> Any:
-    from google.protobuf import struct_pb2
-
+def _empty() -> struct_pb2.Struct:
     return struct_pb2.Struct()
 
 

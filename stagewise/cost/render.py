@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from stagewise.cost.diff import CostDiff, DiffEntry
-from stagewise.cost.model import Charge, Estimate, LineItem
+from stagewise.cost.model import Charge, Estimate
 
 
 def money(value: float) -> str:
@@ -145,7 +145,3 @@ def render_diff_markdown(diff: CostDiff) -> str:
 
 def _signed(value: float) -> str:
     return ("+" if value >= 0 else "−") + money(abs(value))
-
-
-def line_summary(line: LineItem) -> str:
-    return f"{line.name} ({line.type}): {money(line.monthly)}"

@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate

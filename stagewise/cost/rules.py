@@ -86,10 +86,6 @@ def number(value: Any, default: float) -> float:
         return default
 
 
-def usd(value: float) -> str:
-    return f"${value:,.2f}"
-
-
 # ---------------------------------------------------------------- Cloud Run
 
 
