@@ -87,7 +87,9 @@ def test_anonymous_only_when_enabled_and_each_client_is_its_own_tenant(start_app
 def test_requests_per_minute_limit_per_key(start_app: Callable[..., AppServer]) -> None:
     server = start_app(CHAT_RATE_RPM="2")
     client = server.client(KEY_ACME)
-    client.chat.completions.create(model="default", messages=USER)
+    first = client.chat.completions.with_raw_response.create(model="default", messages=USER)
+    assert first.headers["x-ratelimit-limit-requests"] == "2"
+    assert first.headers["x-ratelimit-remaining-requests"] == "1"
     client.chat.completions.create(model="default", messages=USER)
     with pytest.raises(openai.RateLimitError) as err:
         client.chat.completions.create(model="default", messages=USER)

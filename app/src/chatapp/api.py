@@ -150,6 +150,7 @@ def create_app(
                 code="rate_limit_exceeded",
                 headers={"Retry-After": str(verdict.retry_after_s)},
             )
+        result.rpm_limit, result.rpm_remaining = verdict.limit, verdict.remaining
         return result
 
     # --- health ------------------------------------------------------------------------------

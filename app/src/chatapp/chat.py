@@ -35,6 +35,8 @@ class Caller:
     principal: auth.Principal
     limit_key: str
     anonymous: bool
+    rpm_limit: int = 0
+    rpm_remaining: int = 0
 
 
 @dataclass(slots=True)
@@ -98,7 +100,12 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
         completion_id="chatcmpl-" + uuid.uuid4().hex,
         created=int(now),
     )
-    headers = {"X-Conversation-Id": conversation.id, "X-Prompt-Version": version}
+    headers = {
+        "X-Conversation-Id": conversation.id,
+        "X-Prompt-Version": version,
+        "X-RateLimit-Limit-Requests": str(who.rpm_limit),
+        "X-RateLimit-Remaining-Requests": str(who.rpm_remaining),
+    }
     routes = config.routes_for(body.model)
     deadline = time.monotonic() + settings.request_deadline_s
     if body.stream:
