@@ -102,3 +102,11 @@ def test_network_and_edge_components_are_fully_priced() -> None:
     by_type = {l.type for l in result.by_status("priced")}
     assert {"gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/securityPolicy:SecurityPolicy",
             "gcp:compute/routerNat:RouterNat", "gcp:compute/uRLMap:URLMap"} <= by_type
+
+
+def test_the_mvp_in_an_eu_region_is_fully_priced_at_eu_rows() -> None:
+    run = run_stack("mvp", overrides={"gcp:region": "europe-west1", "stagewise:firestore": json.dumps({"locationId": "eur3"})})
+    result = estimate_run(run)
+    assert result.unpriced == [] and result.region == "europe-west1"
+    refs = {c.price_ref for l in result.lines for c in l.charges}
+    assert "cloud_run.cpu_request@europe-west1" in refs and "firestore.reads@eur3" in refs
