@@ -76,3 +76,17 @@ def test_budget_component_standalone_registers_outputs() -> None:
     run = run_program(program, project="stagewise", stack="mvp", config={"gcp:project": "stagewise-mvp"})
     assert [r.type for r in run.resources] == [
         "stagewise:index:BillingBudget", "gcp:projects/service:Service", "gcp:billing/budget:Budget"]
+
+
+def test_budget_as_a_bare_amount_or_under_the_issue_name() -> None:
+    assert load_config({"gcp:project": "stagewise-mvp", "stagewise:budget": "60"}, "mvp").budget.monthly_usd == 60
+    assert load_config(_config({"budgetMonthlyUsd": 70}), "mvp").budget.monthly_usd == 70
+    with pytest.raises(ConfigError, match="not an amount"):
+        load_config({"gcp:project": "stagewise-mvp", "stagewise:budget": "lots"}, "mvp")
+
+
+def test_review_warns_with_a_bare_amount_budget() -> None:
+    from stagewise.cost.estimate import estimate_run
+
+    run = run_stack("mvp", overrides={"stagewise:budget": "1"})
+    assert estimate_run(run).over_budget

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator, model_validator
+from typing import Any
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from stacks.config.base import Section
 
@@ -19,7 +21,10 @@ _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
 class BudgetConfig(Section):
     """Budget of one stage (USD per calendar month)."""
 
-    monthly_usd: float | None = Field(None, gt=0, le=1_000_000, description="budget_monthly_usd: monthly budget in USD")
+    monthly_usd: float | None = Field(
+        None, gt=0, le=1_000_000, description="budget_monthly_usd: monthly budget in USD",
+        validation_alias=AliasChoices("monthlyUsd", "monthly_usd", "budgetMonthlyUsd", "budget_monthly_usd"),
+    )
     billing_account: str | None = Field(
         None, description="billing account id (XXXXXX-XXXXXX-XXXXXX); without it no budget resource is declared"
     )
@@ -34,6 +39,17 @@ class BudgetConfig(Section):
         default_factory=list,
         description="Cloud Monitoring notification channel ids (projects/…/notificationChannels/…) to alert",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_amount(cls, value: Any) -> Any:
+        """`stagewise:budget: 60` is short for `stagewise:budget: {monthlyUsd: 60}`."""
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            try:
+                return {"monthlyUsd": float(value)}
+            except ValueError:
+                raise ValueError(f"{value!r} is not an amount; write budget as a number of USD or {{monthlyUsd: N, ...}}") from None
+        return value
 
     @field_validator("billing_account")
     @classmethod
