@@ -260,6 +260,9 @@ def run_stack(stack: str, *, root: Path = REPO_ROOT, overrides: Mapping[str, str
     """
     from stacks.program import main as stagewise_program
 
+    nested = root / stack
+    if not (root / f"Pulumi.{stack}.yaml").is_file() and (nested / "Pulumi.yaml").is_file() and (nested / f"Pulumi.{stack}.yaml").is_file():
+        root = nested  # `stagewise review bootstrap`: the project in ./bootstrap, its stack of the same name
     config = load_stack_file(stack, root)
     config.update(overrides or {})
     project = project_name(root)

@@ -45,6 +45,11 @@ def test_review_cli_runs_the_bootstrap_project_and_it_passes_the_policy_pack(cap
     assert code == 0
 
 
+def test_review_finds_the_bootstrap_project_by_its_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["review", "bootstrap", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["project"] == "stagewise-bootstrap"
+
+
 def test_state_bucket_is_versioned_private_and_protected(run: ProgramRun) -> None:
     bucket = _one(run, "gcp:storage/bucket:Bucket")
     props = bucket.inputs
