@@ -28,7 +28,27 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "gcp:artifactregistry/repository:Repository": ("location", "format", "repositoryId"),
     "gcp:logging/metric:Metric": ("filter",),
     "docker:index/image:Image": ("imageName",),
+    "gcp:compute/network:Network": ("autoCreateSubnetworks", "routingMode"),
+    "gcp:compute/subnetwork:Subnetwork": ("region", "ipCidrRange", "privateIpGoogleAccess"),
+    "gcp:compute/firewall:Firewall": ("direction", "priority", "sourceRanges", "targetTags"),
+    "gcp:compute/routerNat:RouterNat": ("region", "logConfig.enable"),
+    "gcp:compute/backendService:BackendService": ("loadBalancingScheme", "protocol", "logConfig.enable"),
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": ("loadBalancingScheme", "portRange"),
+    "gcp:compute/forwardingRule:ForwardingRule": ("region", "loadBalancingScheme", "ports"),
+    "gcp:compute/sSLPolicy:SSLPolicy": ("profile", "minTlsVersion"),
+    "gcp:compute/securityPolicy:SecurityPolicy": ("type", "adaptiveProtectionConfig.layer7DdosDefenseConfig.enable"),
+    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": ("region", "networkEndpointType"),
+    "gcp:compute/instanceTemplate:InstanceTemplate": ("machineType", "scheduling.provisioningModel"),
+    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": ("region", "targetSize"),
+    "gcp:compute/regionAutoscaler:RegionAutoscaler": ("autoscalingPolicy.minReplicas", "autoscalingPolicy.maxReplicas"),
+    "gcp:monitoring/alertPolicy:AlertPolicy": ("displayName", "severity"),
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": ("displayName", "period"),
+    "gcp:logging/projectSink:ProjectSink": ("destination", "uniqueWriterIdentity"),
+    "gcp:secretmanager/secret:Secret": ("secretId",),
 }
+
+# Leaf names too generic to stand alone in a one-line summary: shown with their parent (versioning.enabled).
+GENERIC_LEAVES = frozenset({"enabled", "enable", "minReplicas", "maxReplicas"})
 
 
 def lookup(props: Mapping[str, Any], path: str) -> Any:
@@ -48,7 +68,9 @@ def key_settings(type_token: str, props: Mapping[str, Any]) -> dict[str, Any]:
     for path in KEY_SETTINGS.get(type_token, ()):
         value = lookup(props, path)
         if value is not None:
-            found[path.split(".")[-1].replace("[0]", "")] = value
+            parts = path.replace("[0]", "").split(".")
+            label = ".".join(parts[-2:]) if parts[-1] in GENERIC_LEAVES and len(parts) > 1 else parts[-1]
+            found[label] = value
     return found
 
 
