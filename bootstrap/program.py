@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from bootstrap.components import (
+from bootstrap.blocks import (
     AuditTrail,
     AuditTrailArgs,
     CiIdentity,

@@ -166,3 +166,11 @@ def test_bootstrap_policy_config_is_prod_plus_documented_exceptions() -> None:
     assert bootstrap["iam-sa-no-admin-roles"]["enforcementLevel"] == "mandatory"
     assert "roles/owner" not in deployer_admin_roles() and "roles/run.admin" in deployer_admin_roles()
     assert Path(BOOTSTRAP / "Pulumi.yaml").is_file()
+
+
+def test_no_bootstrap_module_shadows_a_top_level_package() -> None:
+    # `pulumi up` in bootstrap/ puts that directory first on sys.path: a bootstrap/components.py
+    # would hide the repository's components package from the stack config it imports.
+    top_level = {p.name for p in REPO_ROOT.iterdir() if (p / "__init__.py").is_file()} | {"pulumi", "pulumi_gcp", "yaml", "pydantic"}
+    modules = {p.stem for p in BOOTSTRAP.glob("*.py")}
+    assert not modules & top_level, sorted(modules & top_level)
