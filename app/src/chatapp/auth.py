@@ -2,6 +2,8 @@
 
 CHAT_API_KEYS is JSON mapping a tenant to its key(s), plain or already hashed:
     {"acme": "sk-...", "globex": ["sk-old", "sk-new"], "initech": "sha256:<64 hex>"}
+and CHAT_API_KEY_<TENANT> holds one tenant's single key (the staging stack injects one Secret
+Manager secret per partner this way): CHAT_API_KEY_ACME_CORP=sk-... is tenant 'acme-corp'.
 Only SHA-256 digests are kept in memory; a presented key is hashed and compared against every
 digest with hmac.compare_digest, so neither the match nor its position leaks through timing.
 """
@@ -11,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
 
 from .errors import ApiError
-from .settings import SettingsError
+from .settings import PARTNER_KEY_PREFIX, SettingsError
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -42,49 +45,60 @@ class KeyRing:
         return len(self._entries)
 
     @classmethod
-    def parse(cls, raw: str | None) -> KeyRing:
-        """Raises SettingsError naming CHAT_API_KEYS (never echoing a key) when malformed."""
-        if not raw:
-            return cls([])
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise SettingsError(['CHAT_API_KEYS is not valid JSON: use {"<tenant>": "<key>", ...}']) from None
-        if not isinstance(data, dict) or not data:
-            raise SettingsError(['CHAT_API_KEYS must be a non-empty JSON object {"<tenant>": "<key>" | ["<key>", ...]}'])
+    def parse(cls, raw: str | None, partner_keys: Sequence[tuple[str, str]] = ()) -> KeyRing:
+        """CHAT_API_KEYS (JSON) merged with one CHAT_API_KEY_<TENANT> variable per partner.
+
+        Raises SettingsError naming the variables (never echoing a key) when malformed, when a
+        tenant is defined twice, or when one key belongs to two tenants.
+        """
         problems: list[str] = []
+        # (tenant, defining variable, [(where, key)])
+        definitions: list[tuple[str, str, list[tuple[str, object]]]] = []
+        if raw:
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise SettingsError(['CHAT_API_KEYS is not valid JSON: use {"<tenant>": "<key>", ...}']) from None
+            if not isinstance(data, dict) or not data:
+                raise SettingsError(['CHAT_API_KEYS must be a non-empty JSON object {"<tenant>": "<key>" | ["<key>", ...]}'])
+            for tenant, value in data.items():
+                if not isinstance(value, list):
+                    definitions.append((tenant, "CHAT_API_KEYS", [(f"CHAT_API_KEYS[{tenant!r}]", value)]))
+                    continue
+                if not value:
+                    problems.append(f"CHAT_API_KEYS[{tenant!r}] has no key: give a key or a list of keys")
+                keys = [(f"CHAT_API_KEYS[{tenant!r}][{i}]", key) for i, key in enumerate(value)]
+                definitions.append((tenant, "CHAT_API_KEYS", keys))
+        for variable, partner_key in partner_keys:
+            definitions.append((partner_tenant(variable), variable, [(variable, partner_key)]))
+
         entries: list[tuple[str, bytes]] = []
-        seen: dict[bytes, str] = {}
-        for tenant, value in data.items():
+        defined_by: dict[str, str] = {}
+        seen: dict[bytes, tuple[str, str]] = {}  # digest -> (tenant, where)
+        for tenant, source, keys in definitions:
             if not _TENANT.match(tenant) or tenant.startswith(ANONYMOUS_PREFIX):
+                name = f"CHAT_API_KEYS tenant {tenant[:64]!r}" if source == "CHAT_API_KEYS" else f"{source} (tenant {tenant[:64]!r})"
                 problems.append(
-                    f"CHAT_API_KEYS tenant {tenant[:64]!r} must be 1-64 letters, digits, '_', '.', '-' "
-                    f"and not start with {ANONYMOUS_PREFIX!r}"
+                    f"{name} must be 1-64 letters, digits, '_', '.', '-' and not start with {ANONYMOUS_PREFIX!r}"
                 )
                 continue
-            keys = value if isinstance(value, list) else [value]
-            if not keys:
-                problems.append(f"CHAT_API_KEYS[{tenant!r}] has no key: give a key or a list of keys")
-            for index, key in enumerate(keys):
-                where = f"CHAT_API_KEYS[{tenant!r}]" + (f"[{index}]" if isinstance(value, list) else "")
-                if not isinstance(key, str):
-                    problems.append(f"{where} must be a string key or 'sha256:<64 hex digits>'")
+            if tenant in defined_by:
+                problems.append(
+                    f"tenant {tenant!r} is defined twice, by {defined_by[tenant]} and by {source}: keep one"
+                )
+                continue
+            defined_by[tenant] = source
+            for where, key in keys:
+                d = _key_digest(where, key, problems)
+                if d is None:
                     continue
-                if key.startswith("sha256:"):
-                    hexpart = key[7:].lower()
-                    if not _HEX64.match(hexpart):
-                        problems.append(f"{where} has a malformed hash: use 'sha256:' + 64 hex digits")
-                        continue
-                    d = bytes.fromhex(hexpart)
-                elif len(key) < 16:
-                    problems.append(f"{where} is shorter than 16 characters: use a long random key")
+                if d in seen and seen[d][0] != tenant:
+                    other_tenant, other_where = seen[d]
+                    problems.append(
+                        f"{where} is also a key of tenant {other_tenant!r} ({other_where}): a key maps to one tenant"
+                    )
                     continue
-                else:
-                    d = digest(key)
-                if d in seen and seen[d] != tenant:
-                    problems.append(f"{where} is also a key of tenant {seen[d]!r}: a key maps to one tenant")
-                    continue
-                seen[d] = tenant
+                seen[d] = (tenant, where)
                 entries.append((tenant, d))
         if problems:
             raise SettingsError(problems)
@@ -100,6 +114,27 @@ class KeyRing:
         if found is None:
             return None
         return Principal(found, found_digest.hex()[:12])
+
+
+def partner_tenant(variable: str) -> str:
+    """CHAT_API_KEY_ACME_CORP -> 'acme-corp': the inverse of the stacks' partner-key -> variable mapping."""
+    return variable[len(PARTNER_KEY_PREFIX):].lower().replace("_", "-")
+
+
+def _key_digest(where: str, key: object, problems: list[str]) -> bytes | None:
+    if not isinstance(key, str):
+        problems.append(f"{where} must be a string key or 'sha256:<64 hex digits>'")
+        return None
+    if key.startswith("sha256:"):
+        hexpart = key[7:].lower()
+        if not _HEX64.match(hexpart):
+            problems.append(f"{where} has a malformed hash: use 'sha256:' + 64 hex digits")
+            return None
+        return bytes.fromhex(hexpart)
+    if len(key) < 16:
+        problems.append(f"{where} is shorter than 16 characters: use a long random key")
+        return None
+    return digest(key)
 
 
 def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:

@@ -93,7 +93,7 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
     from .providers.gemini import GeminiProvider
     from .providers.openai_compat import OpenAICompatProvider
 
-    keys = KeyRing.parse(settings.api_keys)
+    keys = KeyRing.parse(settings.api_keys, settings.partner_api_keys)
     prompts = load_all(settings, env)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True),

@@ -7,6 +7,7 @@ bad Cloud Run revision fails its startup probe with a readable reason instead of
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ class Settings:
     openai_model: str | None = None
     openai_api_key: str | None = field(default=None, repr=False)
     api_keys: str | None = field(default=None, repr=False)
+    # (variable, key) for each CHAT_API_KEY_<TENANT>, sorted by variable
+    partner_api_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     allow_anonymous: bool = False
     rate_rpm: int = 60
     rate_tpm: int = 200_000
@@ -73,6 +76,8 @@ class Settings:
 
 
 _TRUE = {"1", "true", "yes", "on"}
+PARTNER_KEY_PREFIX = "CHAT_API_KEY_"
+_PARTNER_SUFFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -128,6 +133,28 @@ class _Parser:
             self.problems.append(f"CHAT_API_KEYS_FILE={path!r} cannot be read ({exc.strerror}): mount the secret there")
             return None
 
+    def partner_api_keys(self) -> tuple[tuple[str, str], ...]:
+        """CHAT_API_KEY_<TENANT>=<one key>: one Secret Manager secret per partner (staging stack)."""
+        found: list[tuple[str, str]] = []
+        for name in sorted(self.env):
+            if not name.startswith(PARTNER_KEY_PREFIX):
+                continue
+            suffix = name[len(PARTNER_KEY_PREFIX):]
+            if not _PARTNER_SUFFIX.match(suffix):
+                self.problems.append(
+                    f"{name} does not name a tenant: use CHAT_API_KEY_<TENANT> with letters, digits and '_' "
+                    "(CHAT_API_KEY_ACME_CORP is tenant 'acme-corp')"
+                )
+                continue
+            key = self.env[name].strip()  # a secret written with `echo` ends in a newline
+            if not key:
+                self.problems.append(f"{name} is empty: add a version with the partner's key to its secret")
+            elif any(c.isspace() for c in key):
+                self.problems.append(f"{name} holds more than one word: it takes exactly one key (or 'sha256:<hex>')")
+            else:
+                found.append((name, key))
+        return tuple(found)
+
     def build(self) -> Settings:
         store = (self.text("CHAT_STORE", "sqlite") or "sqlite").lower()
         if store not in ("sqlite", "firestore"):
@@ -170,6 +197,7 @@ class _Parser:
             openai_model=self.text("CHAT_OPENAI_MODEL"),
             openai_api_key=self.text("CHAT_OPENAI_API_KEY"),
             api_keys=self.api_keys(),
+            partner_api_keys=self.partner_api_keys(),
             allow_anonymous=self.boolean("CHAT_ALLOW_ANONYMOUS", False),
             rate_rpm=int(self.number("CHAT_RATE_RPM", 60, minimum=1)),
             rate_tpm=int(self.number("CHAT_RATE_TPM", 200_000, minimum=1)),
@@ -190,10 +218,10 @@ class _Parser:
             history_messages=int(self.number("CHAT_HISTORY_MESSAGES", 40, minimum=0)),
             port=int(self.number("PORT", 8080, minimum=1)),
         )
-        if not settings.api_keys and not settings.allow_anonymous:
+        if not settings.api_keys and not settings.partner_api_keys and not settings.allow_anonymous:
             self.problems.append(
-                "no way to authenticate: set CHAT_API_KEYS (JSON {\"tenant\": \"key\"}) "
-                "or CHAT_ALLOW_ANONYMOUS=true"
+                "no way to authenticate: set CHAT_API_KEYS (JSON {\"tenant\": \"key\"}), "
+                "CHAT_API_KEY_<TENANT>=<key> or CHAT_ALLOW_ANONYMOUS=true"
             )
         if self.problems:
             raise SettingsError(self.problems)
