@@ -24,6 +24,8 @@ class ProjectRole:
 class BucketRole:
     bucket: pulumi.Input[str]
     role: str
+    # Names the grant when the bucket name is only known at deploy time (e.g. the BucketSet key).
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,15 +56,15 @@ def declare_grants(
     """One IAM member resource per grant, children of ``parent``."""
     opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on or [])
     declared: list[pulumi.CustomResource] = []
-    for index, grant in enumerate(grants):
+    taken: set[str] = set()
+    for grant in grants:
         role = check_role(grant.role)
-        slug = role.rsplit("/", 1)[-1].replace(".", "-")
-        name = f"{prefix}-{slug}-{index}"
+        name = _unique(f"{prefix}-{_grant_slug(grant, role)}", taken)
         if isinstance(grant, ProjectRole):
             condition = None
             if grant.condition_expression:
                 condition = gcp.projects.IAMMemberConditionArgs(
-                    title=grant.condition_title or slug, expression=grant.condition_expression
+                    title=grant.condition_title or role.rsplit("/", 1)[-1].replace(".", "-"), expression=grant.condition_expression
                 )
             declared.append(
                 gcp.projects.IAMMember(name, project=project, role=role, member=member, condition=condition, opts=opts)
@@ -76,3 +78,24 @@ def declare_grants(
                 )
             )
     return declared
+
+
+def _grant_slug(grant: Grant, role: str) -> str:
+    """A logical name from what the grant is (role and target), not its position in the list:
+    adding a grant must not rename — and so replace — the others."""
+    slug = role.rsplit("/", 1)[-1].replace(".", "-")
+    if isinstance(grant, BucketRole):
+        target = grant.key or (grant.bucket if isinstance(grant.bucket, str) else None)
+    elif isinstance(grant, SecretRole):
+        target = grant.secret_id if isinstance(grant.secret_id, str) else None
+    else:
+        target = grant.condition_title
+    return f"{slug}-{target}" if target else slug
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, counter = name, 2
+    while candidate in taken:
+        candidate, counter = f"{name}-{counter}", counter + 1
+    taken.add(candidate)
+    return candidate

@@ -158,7 +158,7 @@ def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring:
         ProjectRole("roles/logging.logWriter"),
         ProjectRole("roles/cloudtrace.agent"),
     ]
-    grants += [BucketRole(wiring.buckets.buckets[key].name, "roles/storage.objectUser") for key in wiring.data_buckets]
+    grants += [BucketRole(wiring.buckets.buckets[key].name, "roles/storage.objectUser", key=key) for key in wiring.data_buckets]
     env: dict[str, pulumi.Input[str]] = {
         "CHAT_STORE": "firestore",
         "CHAT_FIRESTORE_DATABASE": wiring.database.name,

@@ -85,3 +85,20 @@ def test_role_names_must_look_like_roles() -> None:
     with pytest.raises(ValueError, match="roles/datastore.user"):
         check_role("datastore.user")
     assert check_role("roles/run.invoker") == "roles/run.invoker"
+
+
+def test_grant_names_come_from_role_and_target_so_adding_one_renames_nothing(run_component) -> None:  # type: ignore[no-untyped-def]
+    from components.iam import BucketRole, ProjectRole, SecretRole, declare_grants
+
+    def program(grants: list) -> None:  # type: ignore[type-arg]
+        parent = ProjectServices("holder", ProjectServicesArgs(project="p"))
+        declare_grants("sa", "serviceAccount:x@p.iam.gserviceaccount.com", grants, "p", parent)
+
+    before = [ProjectRole("roles/logging.logWriter"), SecretRole("api-keys"), BucketRole("b-1", "roles/storage.objectUser", key="data")]
+    after = [ProjectRole("roles/cloudtrace.agent"), *before, SecretRole("api-keys-2")]
+    names_before = {r.name for r in run_component(lambda: program(before)).resources if r.custom}
+    names_after = {r.name for r in run_component(lambda: program(after)).resources if r.custom}
+    assert names_before == {"sa-logging-logWriter", "sa-secretmanager-secretAccessor-api-keys", "sa-storage-objectUser-data"}
+    assert names_before < names_after
+    twice = {r.name for r in run_component(lambda: program([ProjectRole("roles/run.invoker")] * 2)).resources if r.custom}
+    assert twice == {"sa-run-invoker", "sa-run-invoker-2"}
