@@ -46,12 +46,15 @@ class FakeModelServer:
         self.seen: list[Seen] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
+        # when set, /v1/chat/completions answers 401 to any other Authorization header
+        self.require_authorization: set[str] | None = None
 
     # --- control (from the test thread) ----------------------------------------------------
     def push(self, *behaviours: Behaviour) -> None:
         self.script.extend(behaviours)
 
     def reset(self) -> None:
+        self.require_authorization = None
         self.default = Behaviour()
         self.script.clear()
         self.seen.clear()
@@ -95,6 +98,9 @@ class FakeModelServer:
     async def _openai(self, request: web.Request) -> web.StreamResponse:
         peek = await request.json()
         model = peek["model"]
+        if self.require_authorization is not None and request.headers.get("Authorization") not in self.require_authorization:
+            self.seen.append(Seen(request.path, model, peek, dict(request.headers)))
+            return web.json_response({"error": {"message": "bad bearer token", "code": 401}}, status=401)
         body, b, error = await self._begin(request, model)
         if error is not None:
             return error

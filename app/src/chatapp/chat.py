@@ -254,6 +254,8 @@ def note_outcome(fields: dict[str, Any], outcome: Outcome, ctx: ChatContext) -> 
     fields["provider"] = outcome.route.provider
     fields["fallback_used"] = outcome.fallback_used
     fields["attempts"] = outcome.attempts
+    if outcome.failures:
+        fields["upstream_errors"] = list(outcome.failures)
 
 
 def upstream_failure(runtime: Runtime, fields: dict[str, Any], exc: AllUpstreamsFailed) -> ApiError:

@@ -64,6 +64,8 @@ class Outcome:
     route: Route
     attempts: int
     fallback_used: bool
+    # why earlier attempts failed ("<provider>/<model>: <reason>"), for the request's log line
+    failures: tuple[str, ...] = ()
 
 
 def _backoff(attempt: int, error: UpstreamError) -> float:
@@ -99,6 +101,7 @@ class Router:
         skips = 0
         attempts = 0
         last: UpstreamError | None = None
+        failures: list[str] = []
         for index, route in enumerate(routes):
             breaker = self.breaker(route)
             provider = self.provider_for(route)
@@ -116,6 +119,7 @@ class Router:
                     result = await call(provider, request, min(route.timeout_s, remaining))
                 except UpstreamError as exc:
                     last = exc
+                    failures.append(f"{route.provider}/{route.model}: {str(exc)[:400]}")
                     if exc.counts_for_breaker:
                         breaker.failure(time.monotonic())
                     if not exc.retryable or attempt == route.max_retries:
@@ -126,7 +130,7 @@ class Router:
                     await asyncio.sleep(delay)
                     continue
                 breaker.success()
-                return result, Outcome(route, attempts, index > 0)
+                return result, Outcome(route, attempts, index > 0, tuple(failures))
         raise AllUpstreamsFailed(
             f"every model in the chain failed: {last}" if last else "every model in the chain is unavailable",
             deadline=time.monotonic() >= deadline,

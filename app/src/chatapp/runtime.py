@@ -18,6 +18,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     import aiohttp
 
+    from .providers.google_identity import GoogleTokenSource
     from .store.base import Store
 
 
@@ -106,7 +107,9 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
                 continue
             if route.provider == "openai":
                 assert route.base_url
-                providers[key] = OpenAICompatProvider(session, route.base_url, settings.openai_api_key)
+                providers[key] = OpenAICompatProvider(
+                    session, route.base_url, settings.openai_api_key, _token_source(settings)
+                )
             else:
                 providers[key] = GeminiProvider(
                     project=settings.vertex_project,
@@ -137,6 +140,16 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
         drain=Drain(settings.shutdown_grace_s),
         allowed_models=allowed,
     )
+
+
+def _token_source(settings: Settings) -> GoogleTokenSource | None:
+    from .providers.google_identity import GoogleTokenSource
+
+    if settings.openai_auth == "google-access-token":
+        return GoogleTokenSource("google-access-token")
+    if settings.openai_auth == "google-id-token":
+        return GoogleTokenSource("google-id-token", settings.openai_audience)
+    return None
 
 
 def hook_sigterm(drain: Drain) -> None:

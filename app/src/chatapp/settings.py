@@ -40,6 +40,8 @@ class Settings:
     openai_base_url: str | None = None
     openai_model: str | None = None
     openai_api_key: str | None = field(default=None, repr=False)
+    openai_auth: str = "none"  # none | google-access-token | google-id-token
+    openai_audience: str | None = None
     api_keys: str | None = field(default=None, repr=False)
     # (variable, key) for each CHAT_API_KEY_<TENANT>, sorted by variable
     partner_api_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -77,6 +79,7 @@ class Settings:
 
 _TRUE = {"1", "true", "yes", "on"}
 PARTNER_KEY_PREFIX = "CHAT_API_KEY_"
+OPENAI_AUTH_MODES = ("none", "google-access-token", "google-id-token")
 _PARTNER_SUFFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -133,6 +136,33 @@ class _Parser:
             self.problems.append(f"CHAT_API_KEYS_FILE={path!r} cannot be read ({exc.strerror}): mount the secret there")
             return None
 
+    def openai_auth(self) -> tuple[str, str | None]:
+        """How the app proves its identity to the OpenAI-compatible server (set by the stacks)."""
+        mode = (self.text("CHAT_OPENAI_AUTH", "none") or "none").lower()
+        audience = self.text("CHAT_OPENAI_AUDIENCE")
+        if mode not in OPENAI_AUTH_MODES:
+            self.problems.append(
+                f"CHAT_OPENAI_AUTH={mode!r} is unknown: use one of {', '.join(OPENAI_AUTH_MODES)}"
+            )
+            return "none", None
+        if mode == "google-id-token" and not audience:
+            self.problems.append(
+                "CHAT_OPENAI_AUTH=google-id-token needs CHAT_OPENAI_AUDIENCE: set it to the upstream's "
+                "Cloud Run URL (https://<service>-<hash>.<region>.run.app)"
+            )
+        if audience and mode != "google-id-token":
+            self.problems.append(
+                f"CHAT_OPENAI_AUDIENCE is set but CHAT_OPENAI_AUTH={mode!r}: the audience is only used with "
+                "CHAT_OPENAI_AUTH=google-id-token; set that or drop the audience"
+            )
+        if mode != "none" and self.text("CHAT_OPENAI_API_KEY"):
+            self.problems.append(
+                f"CHAT_OPENAI_API_KEY and CHAT_OPENAI_AUTH={mode} both set the Authorization header: keep one"
+            )
+        if mode != "none" and not self.text("CHAT_OPENAI_BASE_URL"):
+            self.problems.append(f"CHAT_OPENAI_AUTH={mode} is set without CHAT_OPENAI_BASE_URL: set the server's URL")
+        return mode, audience if mode == "google-id-token" else None
+
     def partner_api_keys(self) -> tuple[tuple[str, str], ...]:
         """CHAT_API_KEY_<TENANT>=<one key>: one Secret Manager secret per partner (staging stack)."""
         found: list[tuple[str, str]] = []
@@ -180,6 +210,7 @@ class _Parser:
             url = self.text(url_var)
             if url and not url.startswith(("http://", "https://")):
                 self.problems.append(f"{url_var}={url!r} must start with http:// or https://")
+        openai_auth, openai_audience = self.openai_auth()
         ttl = self.number("CHAT_TTL_DAYS", 0, minimum=0)
         settings = Settings(
             store=store,
@@ -196,6 +227,8 @@ class _Parser:
             openai_base_url=self.text("CHAT_OPENAI_BASE_URL"),
             openai_model=self.text("CHAT_OPENAI_MODEL"),
             openai_api_key=self.text("CHAT_OPENAI_API_KEY"),
+            openai_auth=openai_auth,
+            openai_audience=openai_audience,
             api_keys=self.api_keys(),
             partner_api_keys=self.partner_api_keys(),
             allow_anonymous=self.boolean("CHAT_ALLOW_ANONYMOUS", False),

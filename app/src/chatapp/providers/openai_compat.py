@@ -10,16 +10,29 @@ import aiohttp
 import orjson
 
 from .base import Completion, Delta, StreamEvent, UpstreamError, UpstreamRequest, Usage, error_for_status
+from .google_identity import GoogleTokenSource
 
 
 class OpenAICompatProvider:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, api_key: str | None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        api_key: str | None,
+        token_source: GoogleTokenSource | None = None,
+    ) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/chat/completions"
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._headers = headers
+        self._token_source = token_source
+
+    async def _request_headers(self) -> dict[str, str]:
+        if self._token_source is None:
+            return self._headers
+        return {**self._headers, "Authorization": await self._token_source.authorization()}
 
     def _payload(self, request: UpstreamRequest, stream: bool) -> bytes:
         body: dict[str, Any] = {"model": request.model, "messages": request.messages, "stream": stream}
@@ -40,7 +53,7 @@ class OpenAICompatProvider:
             async with self._session.post(
                 self._url,
                 data=self._payload(request, False),
-                headers=self._headers,
+                headers=await self._request_headers(),
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as resp:
                 raw = await resp.read()
@@ -70,7 +83,7 @@ class OpenAICompatProvider:
         done = False
         try:
             async with self._session.post(
-                self._url, data=self._payload(request, True), headers=self._headers, timeout=client_timeout
+                self._url, data=self._payload(request, True), headers=await self._request_headers(), timeout=client_timeout
             ) as resp:
                 if resp.status != 200:
                     raw = await resp.read()
