@@ -74,7 +74,7 @@ class DeclaredResource:
             "dependencies": list(self.dependencies),
             "protect": self.protect,
             "ignoreChanges": list(self.ignore_changes),
-            "inputs": self.inputs,
+            "inputs": redact_secrets(self.inputs),
         }
 
 
@@ -100,6 +100,23 @@ class ProgramRun:
 
     def children_of(self, urn: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.parent == urn]
+
+
+# How the engine marks a secret value in a property struct (pulumi.runtime.rpc's secret signature).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def redact_secrets(value: Any) -> Any:
+    """A copy of ``value`` with every secret-marked value replaced by a placeholder: documents
+    (review JSON, PR comments) may be published, secrets must not be."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
+            return SECRET_PLACEHOLDER
+        return {key: redact_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_secrets(item) for item in value]
+    return value
 
 
 def _struct_to_plain(struct: struct_pb2.Struct) -> dict[str, Any]:
@@ -215,8 +232,11 @@ def _resolve_stack_outputs(root: pulumi.Resource | None) -> dict[str, Any]:
     outputs = getattr(root, "outputs", None)
     if not outputs:
         return {}
-    resolved = _sync_await(pulumi.Output.from_input(outputs).future())
-    plain: dict[str, Any] = json.loads(json.dumps(resolved, default=str))
+    plain: dict[str, Any] = {}
+    for key, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        is_secret = _sync_await(output.is_secret())
+        plain[key] = SECRET_PLACEHOLDER if is_secret else json.loads(json.dumps(_sync_await(output.future()), default=str))
     return plain
 
 

@@ -76,3 +76,22 @@ def test_unknown_key_in_a_stack_file_is_reported(tmp_path: Path) -> None:
 def test_unknown_stack_lists_the_available_ones() -> None:
     done = review("nope")
     assert done.returncode == 2 and "Pulumi.nope.yaml" in done.stderr and "mvp" in done.stderr
+
+
+def test_secret_inputs_never_reach_the_review_document() -> None:
+    import pulumi
+    import pulumi_gcp as gcp
+
+    from stagewise.engine import SECRET_PLACEHOLDER, run_program
+
+    def program() -> None:
+        gcp.secretmanager.SecretVersion("v", secret="s", secret_data=pulumi.Output.secret("hunter2"))
+        pulumi.export("token", pulumi.Output.secret("hunter3"))
+        pulumi.export("plain", "visible")
+
+    run = run_program(program, project="stagewise", stack="mvp", config={"gcp:project": "stagewise-test"})
+    (resource,) = run.resources
+    assert resource.inputs["secretData"]["value"] == "hunter2"  # rules and prices still see it
+    document = resource.to_document()
+    assert document["inputs"]["secretData"] == SECRET_PLACEHOLDER and "hunter2" not in json.dumps(document)
+    assert run.stack_outputs == {"token": SECRET_PLACEHOLDER, "plain": "visible"}
