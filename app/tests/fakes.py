@@ -27,6 +27,10 @@ class Behaviour:
     cut_after: int | None = None  # streamed: drop the connection after this many chunks
     text: str = "Hello there, this is a streamed answer."
     retry_after: str | None = None
+    # streamed (OpenAI format): stop before this chunk until the test sets `release` (at most 60 s),
+    # so a test sees a partial answer for certain instead of racing the delays
+    hold_before: int | None = None
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -121,6 +125,8 @@ class FakeModelServer:
                 await asyncio.sleep(0.1)  # let the client take what was sent, then drop the connection
                 request.transport.close()  # type: ignore[union-attr]
                 return resp
+            if b.hold_before is not None and i == b.hold_before:
+                await asyncio.get_running_loop().run_in_executor(None, b.release.wait, 60)
             chunk = {"id": "c", "object": "chat.completion.chunk", "model": model,
                      "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}
             await resp.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
