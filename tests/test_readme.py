@@ -35,3 +35,8 @@ def test_generated_sections_are_in_sync() -> None:
 def test_relative_links_point_at_files_that_exist() -> None:
     for target in re.findall(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)", README):
         assert (ROOT / target.split("#")[0]).exists(), f"README links to missing {target}"
+
+
+def test_deployer_roles_doc_matches_what_the_stacks_declare() -> None:
+    done = subprocess.run([sys.executable, "scripts/deployer_roles.py", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
