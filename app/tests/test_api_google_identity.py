@@ -8,6 +8,7 @@ dead proxy for everything but loopback, so nothing here can reach a real Google 
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
@@ -144,7 +145,7 @@ def test_expired_token_is_refreshed_and_a_metadata_failure_falls_over_to_the_fal
 
     def wait_past_expiry() -> None:
         payload = metadata.issued[-1].split(".")[1]
-        exp = json.loads(__import__("base64").urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+        exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
         time.sleep(max(0.0, exp - time.time()) + 0.3)
 
     wait_past_expiry()
