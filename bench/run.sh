@@ -5,6 +5,7 @@
 #   bench/run.sh faults    load with injected upstream faults against our app (e.g. --duration 180)
 #   bench/run.sh review    `stagewise review` wall time + peak RSS per stack, all stacks, test suite
 #   bench/run.sh profile   py-spy profile of our app under wrk load (where the time goes)
+#   bench/run.sh conns     does a server reuse its model-server connection? (--server, --end-gap-ms)
 #   bench/run.sh test      the harness's own correctness tests (not timed)
 #   bench/run.sh all       setup, then review, app, faults
 set -euo pipefail
@@ -66,6 +67,7 @@ case "$cmd" in
   faults) setup_bench; setup_app; run taskset -c 1 "$PY" "$BENCH/harness/fault_run.py" "$@" ;;
   review) setup_bench; run "$PY" "$BENCH/harness/review_speed.py" "$@" ;;
   profile) setup_bench; setup_app; run taskset -c 1 "$PY" "$BENCH/harness/profile_app.py" "$@" ;;
+  conns) setup_bench; setup_app; run "$PY" "$BENCH/harness/conn_reuse.py" "$@" ;;
   test) setup_bench; cd "$BENCH" && run "$PY" -m pytest tests "$@" ;;
   all)
     setup_bench; setup_litellm; setup_app
@@ -73,5 +75,5 @@ case "$cmd" in
     run taskset -c 1 "$PY" "$BENCH/harness/compare.py"
     run taskset -c 1 "$PY" "$BENCH/harness/fault_run.py"
     ;;
-  *) sed -n '2,11p' "$0"; exit 2 ;;
+  *) sed -n '2,10p' "$0"; exit 2 ;;
 esac

@@ -80,11 +80,12 @@ ERROR_BODY = json.dumps({"error": {"message": "injected upstream failure", "type
 class Upstream:
     """Shared state: settings, the fault plan, cached replies and counters."""
 
-    def __init__(self, n_chunks: int, interval_s: float, plan: FaultPlan | None, hang_s: float) -> None:
+    def __init__(self, n_chunks: int, interval_s: float, plan: FaultPlan | None, hang_s: float, end_gap_s: float = 0.0) -> None:
         self.n_chunks = n_chunks
         self.interval_s = interval_s
         self.plan = plan
         self.hang_s = hang_s
+        self.end_gap_s = end_gap_s  # pause between the last event ([DONE]) and the end of the chunked body
         self.requests = 0
         self.streams = 0
         self.connections = 0
@@ -208,6 +209,8 @@ class UpstreamProtocol(asyncio.Protocol):
         if cut:
             self._abort()
             return
+        if self.up.end_gap_s:
+            await asyncio.sleep(self.up.end_gap_s)
         self._write(b"0\r\n\r\n")
         self.task = None
         if keep_alive:
@@ -253,11 +256,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk-interval-ms", type=float, default=1.0, help="pause between streamed chunks")
     parser.add_argument("--faults", default="", help='e.g. "error500=0.1,timeout=0.05,cut=0.05"')
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--end-gap-ms", type=float, default=0.0,
+                        help="pause between a stream's [DONE] and the end of its body (as when they travel in separate packets)")
     parser.add_argument("--hang-seconds", type=float, default=30.0, help="how long a 'timeout' request hangs")
     args = parser.parse_args(argv)
     rates = FaultRates.parse(args.faults)
     plan = FaultPlan(rates, args.seed) if rates.total else None
-    upstream = Upstream(args.chunks, args.chunk_interval_ms / 1000, plan, args.hang_seconds)
+    upstream = Upstream(args.chunks, args.chunk_interval_ms / 1000, plan, args.hang_seconds, args.end_gap_ms / 1000)
     try:
         import uvloop
 

@@ -100,3 +100,10 @@ def test_upstream_counts_the_connections_clients_open(upstream) -> None:  # type
         check_completion(post(port, BODY)[1])
     after = json.loads(procs.http_request(port, "GET", "/stats")[1])["connections"]
     assert after - before == 1 + 2 + 1  # the kept-alive one, two posts, this /stats (counted before it answers)
+
+
+def test_end_gap_still_sends_a_whole_stream(upstream) -> None:  # type: ignore[no-untyped-def]
+    port = upstream("--chunks", "4", "--end-gap-ms", "20")
+    status, body = post(port, {**BODY, "stream": True})
+    assert status == 200
+    check_stream(body, stream_text(4))
