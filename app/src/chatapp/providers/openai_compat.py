@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,8 @@ import orjson
 
 from .base import Completion, Delta, StreamEvent, UpstreamError, UpstreamRequest, Usage, error_for_status
 from .google_identity import GoogleTokenSource
+
+DRAIN_AFTER_DONE_S = 1.0
 
 
 class OpenAICompatProvider:
@@ -94,6 +97,11 @@ class OpenAICompatProvider:
                     data = line[5:].strip()
                     if data == b"[DONE]":
                         done = True
+                        # Read to the end of the body so aiohttp pools the connection instead of
+                        # closing it (a new TLS handshake per stream otherwise). Bounded: a server
+                        # that keeps the stream open after [DONE] costs a reconnect, not the answer.
+                        with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                            await asyncio.wait_for(resp.content.read(), DRAIN_AFTER_DONE_S)
                         break
                     chunk = orjson.loads(data)
                     if "error" in chunk:
