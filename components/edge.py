@@ -50,24 +50,11 @@ from pulumi_gcp.compute import (
     URLMapDefaultUrlRedirectArgs,
 )
 
+from components.limits import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
+
 SCHEME = "EXTERNAL_MANAGED"
 SSL_PROFILES = frozenset({"MODERN", "RESTRICTED"})
-# Cloud Armor accepts only these rate-limit intervals.
-RATE_INTERVALS = (10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600)
 ENFORCE_KEYS = frozenset({"IP", "XFF_IP", "USER_IP", "HTTP_HEADER"})
-# OWASP CRS families Cloud Armor ships as preconfigured WAF rules (https://cloud.google.com/armor/docs/waf-rules).
-WAF_FAMILIES = frozenset(
-    {
-        "sqli", "xss", "lfi", "rfi", "rce", "methodenforcement", "scannerdetection", "protocolattack",
-        "php", "sessionfixation", "java", "nodejs",
-    }
-)
-_WAF_RULE = re.compile(r"^(?P<family>[a-z]+)-v(33|422)-(stable|canary)$")
-DEFAULT_WAF_RULES = (
-    "sqli-v33-stable", "xss-v33-stable", "lfi-v33-stable", "rfi-v33-stable", "rce-v33-stable",
-    "methodenforcement-v33-stable", "scannerdetection-v33-stable", "protocolattack-v33-stable",
-    "sessionfixation-v33-stable",
-)
 # Rule order matters: a throttle rule's conform action ("allow") ends evaluation, so deny lists and
 # WAF rules must come first or conforming attackers would skip them.
 DENY_PRIORITY = 100
@@ -75,11 +62,6 @@ WAF_PRIORITY = 1000
 RATE_LIMIT_PRIORITY = 2000
 DEFAULT_PRIORITY = 2147483647
 MAX_RANGES_PER_RULE = 10  # Cloud Armor's limit of src_ip_ranges in one basic-match rule
-
-
-def is_waf_rule(name: str) -> bool:
-    match = _WAF_RULE.match(name)
-    return match is not None and match["family"] in WAF_FAMILIES
 
 
 @dataclass(frozen=True)

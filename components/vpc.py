@@ -32,6 +32,8 @@ from pulumi_gcp.compute import (
     SubnetworkLogConfigArgs,
 )
 
+from components.limits import MAX_EGRESS_PREFIX
+
 from components.chat_service import VpcEgress
 
 # Google Front Ends and health checkers: https://cloud.google.com/load-balancing/docs/health-checks#fw-rule
@@ -40,8 +42,6 @@ GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 IAP_RANGE = "35.235.240.0/20"
 LB_BACKEND_TAG = "lb-backend"
 IAP_SSH_TAG = "iap-ssh"
-# Cloud Run direct VPC egress needs a subnet of at least /26 (64 addresses).
-MAX_EGRESS_PREFIX = 26
 FLOW_LOG_INTERVALS = frozenset(
     {"INTERVAL_5_SEC", "INTERVAL_30_SEC", "INTERVAL_1_MIN", "INTERVAL_5_MIN", "INTERVAL_10_MIN", "INTERVAL_15_MIN"}
 )

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
-from stacks.config import STAGES, StackConfig, config_from_pulumi
+from stacks.config import StackConfig, config_from_pulumi
 
 Composition = Callable[[StackConfig], None]
 
 
-def compositions() -> dict[str, Composition]:
-    """Stage name -> composition; each stage module exposes `compose(config)`."""
-    import importlib
-
-    found: dict[str, Composition] = {}
-    for stage in STAGES:
-        try:
-            module = importlib.import_module(f"stacks.{stage}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"stacks.{stage}":
-                raise
-            continue
-        found[stage] = module.compose
-    return found
+def composition(stage: str) -> Composition:
+    """`stacks.<stage>.compose`; only the chosen stage is imported (each pulls in its own providers)."""
+    try:
+        module = importlib.import_module(f"stacks.{stage}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"stacks.{stage}":
+            raise
+        raise RuntimeError(f"stage {stage!r} has no composition (no module stacks/{stage}.py)") from None
+    compose: Composition = module.compose
+    return compose
 
 
 def main() -> None:
     # Fails here, before a single resource is declared, when the config is wrong.
     config = config_from_pulumi()
-    compose = compositions().get(config.stage)
-    if compose is None:
-        raise RuntimeError(f"stage {config.stage!r} has no composition yet")
-    compose(config)
+    composition(config.stage)(config)

@@ -95,3 +95,13 @@ def test_secret_inputs_never_reach_the_review_document() -> None:
     document = resource.to_document()
     assert document["inputs"]["secretData"] == SECRET_PLACEHOLDER and "hunter2" not in json.dumps(document)
     assert run.stack_outputs == {"token": SECRET_PLACEHOLDER, "plain": "visible"}
+
+
+def test_a_stage_imports_only_the_resource_families_it_declares() -> None:
+    # pulumi_gcp.compute alone is about half of an MVP review's start-up; the MVP declares no
+    # compute resource, so loading its config or composition must not import it.
+    code = ("import sys; from stagewise.engine import run_stack; run_stack('mvp'); "
+            "print('pulumi_gcp.compute.instance_template' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.edge import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
+from components.limits import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
 from stacks.config.base import Section
 
 # Google-managed certificates cover exact names only (no wildcards), up to 100 per certificate.

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.vpc import MAX_EGRESS_PREFIX
+from components.limits import MAX_EGRESS_PREFIX
 from stacks.config.base import Section
 from stacks.config.regions import check_region
 
