@@ -9,6 +9,11 @@ source "$ROOT/scripts/ensure_uv.sh"
 
 step() { printf '\n== %s\n' "$*"; }
 
+if ! command -v jq >/dev/null 2>&1; then
+  step "jq (the workflow tests' fake gh applies --jq with it)"
+  (apt-get update -qq && apt-get install -y -qq jq) >/dev/null || echo "could not install jq: its workflow tests will be skipped" >&2
+fi
+
 step "infrastructure env (uv sync --locked)"
 uv sync --locked -q
 

@@ -169,12 +169,9 @@ def test_bad_documents_name_the_file_and_the_fix(tmp_path: Path, capsys: pytest.
 
 
 def test_real_stack_reviews_differ_by_a_resource_and_a_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The acceptance case on the MVP stack itself, with whatever policy and cost sections are installed."""
-    from stagewise.review import load_sections, review_stack
+    """The acceptance case on the MVP stack itself, with its real policy and cost sections."""
+    from stagewise.review import review_stack
 
-    names = {section.__module__ for section in load_sections()}
-    if "stagewise.policy_section" not in names:
-        pytest.skip("policy section not installed")
     base = review_stack("mvp").document()
     head = review_stack("mvp", overrides={
         "stagewise:firestore": json.dumps({"locationId": "nam5", "deleteProtection": True, "ttlDays": 90}),
@@ -185,10 +182,9 @@ def test_real_stack_reviews_differ_by_a_resource_and_a_verdict(tmp_path: Path, c
     assert "| ➕ added | `buckets-exports` | `gcp:storage/bucket:Bucket` |" in out
     assert "`deleteProtectionState`: `\"DELETE_PROTECTION_DISABLED\"` → `\"DELETE_PROTECTION_ENABLED\"`" in out
     assert "✅ Resolved since base: `firestore-delete-protection` on `firestore`" in out
-    if "stagewise.cost_section" in names:
-        result = compare(snapshot(base), snapshot(head))
-        assert result.cost_delta is not None and result.cost_delta > 0
-        assert "💰 **$" in out
+    result = compare(snapshot(base), snapshot(head))
+    assert result.cost_delta is not None and result.cost_delta > 0
+    assert "💰 **$" in out
 
 
 def test_named_list_items_are_matched_by_name_not_position() -> None:
