@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_OK, command
+from stagewise.wire import SECRET_SIG_KEY, UNKNOWN_VALUE
 
-# How the Pulumi SDK marks a secret value and a value unknown until apply, in serialized inputs.
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 MANDATORY = "mandatory"
 
 

@@ -25,6 +25,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from stagewise.mock_outputs import synthesize_outputs
+from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN = rpc.UNKNOWN
@@ -100,11 +101,6 @@ class ProgramRun:
 
     def children_of(self, urn: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.parent == urn]
-
-
-# How the engine marks a secret value in a property struct (pulumi.runtime.rpc's secret signature).
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 
 
 def redact_secrets(value: Any) -> Any:
