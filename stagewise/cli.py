@@ -1,4 +1,9 @@
-"""`stagewise`: review a stack offline — no cloud account, no Pulumi CLI."""
+"""`stagewise`: review a stack offline — no cloud account, no Pulumi CLI.
+
+Exit codes of `stagewise review`: 0 deployable and compliant; 1 a mandatory policy failed (on the
+deploy, or at preview time); 2 the program or its config is invalid (nothing was declared); 3 the
+deploy would be refused by GCP, the provider or the engine (a blocking deploy-readiness finding).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ from pathlib import Path
 
 from stagewise.engine import ProgramError
 
-EXIT_OK, EXIT_FAILED_CHECKS, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_NOT_DEPLOYABLE = 0, 1, 2, 3
+EXIT_CODES_HELP = (
+    "exit codes: 0 deployable and compliant; 1 a mandatory policy failed (deploy or preview); "
+    "2 invalid program or config; 3 GCP, the provider or the engine would refuse the deploy"
+)
 
 # Subcommands register here: (name, help, add_arguments, run) — run returns an exit code.
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
@@ -42,13 +51,21 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a config value, as `pulumi config set` would (repeatable)")
     parser.add_argument("--root", type=Path, default=None, metavar="DIR",
                         help="directory holding Pulumi.yaml and the Pulumi.<stack>.yaml files (default: this checkout)")
+    parser.add_argument("--values", action="append", default=[], type=Path, metavar="FILE",
+                        help="a YAML file with a config: block like Pulumi.<stack>.yaml's, laid over it (repeatable; "
+                             "e.g. examples/values/prod.yaml supplies real-looking values for the placeholders)")
+    parser.add_argument("--no-lifecycle", action="store_true",
+                        help="skip the second-deploy simulation of the deploy-readiness check")
+    parser.add_argument("--no-preview", action="store_true",
+                        help="skip the preview-time policy run of the deploy-readiness check")
 
 
 @command("review", "run a stack's program offline and show what it declares", _review_arguments)
 def review_command(args: argparse.Namespace) -> int:
     from stagewise.review import ReviewOptions, render_text, review_stack
 
-    review = review_stack(args.stack, ReviewOptions(values=vars(args)), parse_overrides(args.config), args.root)
+    overrides = {**load_values(args.values), **parse_overrides(args.config)}
+    review = review_stack(args.stack, ReviewOptions(values=vars(args)), overrides, args.root)
     if args.format == "json":
         print(json.dumps(review.document(), indent=2, sort_keys=False, default=str))
     elif args.format == "markdown":
@@ -57,15 +74,27 @@ def review_command(args: argparse.Namespace) -> int:
         print(render_markdown(review))
     else:
         print(render_text(review))
-    return EXIT_FAILED_CHECKS if review.failed else EXIT_OK
+    return review.exit_code
+
+
+def load_values(paths: Sequence[Path]) -> dict[str, str]:
+    """Config from ``--values`` files, flattened as the engine flattens a stack file."""
+    from stagewise.engine import read_config_file
+
+    merged: dict[str, str] = {}
+    for path in paths:
+        merged.update(read_config_file(path))
+    return merged
 
 
 def build_parser() -> argparse.ArgumentParser:
     _load_commands()
-    parser = argparse.ArgumentParser(prog="stagewise", description=__doc__)
+    parser = argparse.ArgumentParser(prog="stagewise", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text, add_arguments, run in COMMANDS:
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        epilog = EXIT_CODES_HELP if name == "review" else None
+        command_parser = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog)
         add_arguments(command_parser)
         command_parser.set_defaults(run=run)
     return parser

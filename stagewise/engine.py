@@ -30,6 +30,7 @@ from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE
 REPO_ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN = rpc.UNKNOWN
 SECRET_PLACEHOLDER = "[secret]"
+UNKNOWN_OUTPUT = "[unknown until deployed]"
 
 
 class ProgramError(Exception):
@@ -54,6 +55,8 @@ class DeclaredResource:
     ignore_changes: tuple[str, ...] = ()
     delete_before_replace: bool = False
     retain_on_delete: bool = False
+    aliases: tuple[str, ...] = ()  # earlier URNs of this resource: the engine treats them as the same resource
+    replace_on_changes: tuple[str, ...] = ()
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -79,6 +82,21 @@ class DeclaredResource:
         }
 
 
+@dataclass(frozen=True)
+class ProgramSpec:
+    """How a run was made, so the deploy-readiness checks can replay it: as a first `pulumi preview`
+    (computed values unknown) or as a later `pulumi up` (new image builds, changed config)."""
+
+    program: Callable[[], None]
+    project: str
+    stack: str
+    config: Mapping[str, str]
+
+    def run(self, *, preview: bool = False, generation: int = 1, overrides: Mapping[str, str] | None = None) -> ProgramRun:
+        return run_program(self.program, project=self.project, stack=self.stack, config={**self.config, **(overrides or {})},
+                           preview=preview, generation=generation)
+
+
 @dataclass
 class ProgramRun:
     """Everything one program run declared."""
@@ -89,6 +107,9 @@ class ProgramRun:
     resources: list[DeclaredResource]
     stack_outputs: dict[str, Any]
     stack_urn: str
+    spec: ProgramSpec | None = None
+    preview: bool = False
+    generation: int = 1
 
     def of_type(self, type_token: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -121,14 +142,23 @@ def _struct_to_plain(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 
 class _Mocks(pulumi_mocks.Mocks):
-    def __init__(self, project: str, config: Mapping[str, str]) -> None:
+    """Provider answers. ``preview``: as `pulumi preview` before a first deploy, where the provider
+    returns a new resource's inputs and every computed output is unknown (the SDK marks what the
+    answer leaves out as unknown during a dry run). ``generation``: the n-th `pulumi up`; a Docker
+    build then pushes new content, so its digest changes."""
+
+    def __init__(self, project: str, config: Mapping[str, str], preview: bool = False, generation: int = 1) -> None:
         self.project = project
         self.config = config
+        self.preview = preview
+        self.generation = generation
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
+        if self.preview:
+            return "", state
         gcp_project = self.config.get("gcp:project", self.project)
-        state.update(synthesize_outputs(args.typ, args.name, args.inputs, gcp_project, self.config))
+        state.update(synthesize_outputs(args.typ, args.name, args.inputs, gcp_project, self.config, self.generation))
         resource_id = args.resource_id or f"{args.name}-id"
         return resource_id, state
 
@@ -172,10 +202,34 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             ignore_changes=tuple(request.ignoreChanges),
             delete_before_replace=bool(request.deleteBeforeReplace),
             retain_on_delete=bool(request.retainOnDelete),
+            aliases=_alias_urns(request, response.urn),
+            replace_on_changes=tuple(request.replaceOnChanges),
         )
         with self._lock:
             self.recorded.append(record)
         return response
+
+
+def _alias_urns(request: Any, urn: str) -> tuple[str, ...]:
+    """The URNs an alias spec names, formed as the engine forms URNs (stack::project::type chain::name)."""
+    found: list[str] = list(request.aliasURNs)
+    head, _, rest = urn.partition("::")  # "urn:pulumi:<stack>", "<project>::<type chain>::<name>"
+    project, qualified, _name = (rest.split("::", 2) + ["", ""])[:3]
+    chain = qualified.rsplit("$", 1)[0] if "$" in qualified else ""
+    for alias in request.aliases:
+        if alias.urn:
+            found.append(alias.urn)
+            continue
+        spec = alias.spec
+        type_ = spec.type or request.type
+        parent_chain = chain
+        if spec.noParent:
+            parent_chain = ""
+        elif spec.parentUrn:
+            parent_chain = spec.parentUrn.split("::")[2]
+        stack_part = f"urn:pulumi:{spec.stack}" if spec.stack else head
+        found.append(f"{stack_part}::{spec.project or project}::{parent_chain + '$' if parent_chain else ''}{type_}::{spec.name or request.name}")
+    return tuple(dict.fromkeys(found))
 
 
 def _copy_struct(source: struct_pb2.Struct) -> struct_pb2.Struct:
@@ -193,17 +247,21 @@ def run_program(
     project: str,
     stack: str,
     config: Mapping[str, str],
+    preview: bool = False,
+    generation: int = 1,
 ) -> ProgramRun:
     """Run ``program`` under mocks with ``config`` (fully-qualified keys) and record it.
 
+    ``preview`` runs it as `pulumi preview` of a first deploy would (computed values unknown);
+    ``generation`` numbers the deploy (2: a second `pulumi up`, with new image builds).
     Runs are serialized: the Pulumi SDK keeps its settings in process-wide state.
     """
     with _RUN_LOCK:
-        mocks = _Mocks(project, config)
+        mocks = _Mocks(project, config, preview=preview, generation=generation)
         monitor = _RecordingMonitor(mocks)
         settings.ROOT.set(None)
         set_all_config(dict(config))
-        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
         try:
@@ -221,6 +279,9 @@ def run_program(
             resources=list(monitor.recorded),
             stack_outputs=stack_outputs,
             stack_urn=monitor.stack_urn,
+            spec=ProgramSpec(program, project, stack, dict(config)),
+            preview=preview,
+            generation=generation,
         )
 
 
@@ -232,6 +293,9 @@ def _resolve_stack_outputs(root: pulumi.Resource | None) -> dict[str, Any]:
     for key, value in outputs.items():
         output = pulumi.Output.from_input(value)
         is_secret = _sync_await(output.is_secret())
+        if not _sync_await(output.is_known()):
+            plain[key] = UNKNOWN_OUTPUT
+            continue
         plain[key] = SECRET_PLACEHOLDER if is_secret else json.loads(json.dumps(_sync_await(output.future()), default=str))
     return plain
 
@@ -246,8 +310,20 @@ def load_stack_file(stack: str, root: Path = REPO_ROOT) -> dict[str, str]:
     if not path.is_file():
         available = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise ProgramError(f"no stack file {path.name}; stacks here: {', '.join(available) or 'none'}")
-    document = yaml.safe_load(path.read_text()) or {}
-    raw = document.get("config") or {}
+    return read_config_file(path)
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """A file with a ``config:`` mapping (a stack file, or a values overlay) as engine config."""
+    if not path.is_file():
+        raise ProgramError(f"{path}: no such file")
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ProgramError(f"{path.name} is not valid YAML: {exc}") from None
+    raw = document.get("config") if isinstance(document, dict) else None
+    if raw is None:
+        raw = {}
     if not isinstance(raw, dict):
         raise ProgramError(f"{path.name}: 'config' must be a mapping of key: value")
     return {str(key): _config_value(value) for key, value in raw.items()}

@@ -16,7 +16,7 @@ def _short_hash(*parts: str) -> str:
 
 
 def synthesize_outputs(
-    type_token: str, name: str, inputs: Mapping[str, Any], project: str, config: Mapping[str, str]
+    type_token: str, name: str, inputs: Mapping[str, Any], project: str, config: Mapping[str, str], generation: int = 1
 ) -> dict[str, Any]:
     region = str(inputs.get("location") or inputs.get("region") or config.get("gcp:region", "us-central1"))
     out: dict[str, Any] = {}
@@ -39,7 +39,9 @@ def synthesize_outputs(
         out["name"] = f"projects/{project}/locations/{region}/repositories/{repo_id}"
     elif type_token.startswith("docker:"):
         image = str(inputs.get("imageName") or inputs.get("tags", [name])[0])
-        digest = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        # Each deploy's build pushes new content: generation 2 (a second `pulumi up`) gets a new digest.
+        seed = image if generation == 1 else f"{image}#{generation}"
+        digest = "sha256:" + hashlib.sha256(seed.encode()).hexdigest()
         out["repoDigest"] = f"{image.split(':')[0]}@{digest}"
         out["imageName"] = image
     elif type_token == "gcp:secretmanager/secret:Secret":

@@ -22,6 +22,8 @@ class SectionResult:
     text: str
     failed: bool = False
     markdown: str | None = None
+    # The review's exit code when this section fails (1: a check failed; 3: the deploy would be refused).
+    exit_code: int = 1
 
 
 @dataclass
@@ -44,7 +46,7 @@ def load_sections() -> list[Section]:
     """Import the modules that register review sections (policy, cost)."""
     import importlib
 
-    for module in ("stagewise.policy_section", "stagewise.cost_section"):
+    for module in ("stagewise.readiness.section", "stagewise.policy_section", "stagewise.cost_section"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -61,6 +63,12 @@ class Review:
     @property
     def failed(self) -> bool:
         return any(section.failed for section in self.sections)
+
+    @property
+    def exit_code(self) -> int:
+        """0 passes; 3 when the deploy would be refused (it wins: nothing else matters until it holds); else 1."""
+        codes = [section.exit_code for section in self.sections if section.failed]
+        return 0 if not codes else (3 if 3 in codes else 1)
 
     def document(self) -> dict[str, Any]:
         custom = [r for r in self.run.resources if r.custom]

@@ -1,0 +1,3 @@
+"""cloudrun: acceptance rules (see stagewise.readiness.rules)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""edge: acceptance rules (see stagewise.readiness.rules)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""firestore: acceptance rules (see stagewise.readiness.rules)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""scheduler: acceptance rules (see stagewise.readiness.rules)."""
+
+from __future__ import annotations

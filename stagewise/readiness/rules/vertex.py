@@ -1,0 +1,3 @@
+"""vertex: acceptance rules (see stagewise.readiness.rules)."""
+
+from __future__ import annotations
