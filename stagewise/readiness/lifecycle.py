@@ -117,10 +117,24 @@ def cloud_name(resource: Resource) -> str | None:
 
 
 # --- what other resources a value can name ------------------------------------------------------
+# Outputs by which other resources name a resource, per type (the provider's own formats).
+_OUTPUT_IDENTITIES: dict[str, tuple[str, ...]] = {
+    "gcp:serviceaccount/account:Account": ("email", "member", "name"),
+    "gcp:cloudrunv2/service:Service": ("uri",),
+    "gcp:storage/bucket:Bucket": ("url", "selfLink"),
+    "gcp:artifactregistry/repository:Repository": ("registryUri", "name"),
+    "gcp:secretmanager/secret:Secret": ("name",),
+    "gcp:logging/projectSink:ProjectSink": ("writerIdentity",),
+}
+
+
 def identities(resource: Resource, project: str) -> set[str]:
     """Strings by which other resources refer to this one (as the provider reports or forms them)."""
     found: set[str] = set()
-    for key in ("selfLink", "id", "email", "member", "uri", "url", "registryUri", "writerIdentity"):
+    keys = _OUTPUT_IDENTITIES.get(resource.type, ())
+    if resource.type.startswith("gcp:compute/"):
+        keys = ("selfLink", "id")
+    for key in keys:
         value = resource.out(key)
         if isinstance(value, str) and value and value != UNKNOWN and not value.endswith("-id"):
             found.add(value)
@@ -139,13 +153,22 @@ def identities(resource: Resource, project: str) -> set[str]:
     elif resource.type in (CLOUD_RUN_SERVICE, CLOUD_RUN_JOB):
         name = resource.get("name")
         location = resource.get("location")
+        kind = "services" if resource.type == CLOUD_RUN_SERVICE else "jobs"
         if isinstance(name, str) and isinstance(location, str):
-            found |= {f"projects/{project}/locations/{location}/services/{name}", name}
+            found |= {f"projects/{project}/locations/{location}/{kind}/{name}", name}
     elif resource.type == "gcp:artifactregistry/repository:Repository":
         repo = resource.get("repositoryId")
         if isinstance(repo, str):
             found.add(repo)
     return {value for value in found if len(value) >= 3}
+
+
+def _location(resource: Resource) -> str | None:
+    for key in ("location", "region"):
+        value = resource.get(key)
+        if isinstance(value, str) and value and value != UNKNOWN:
+            return value
+    return None
 
 
 _SKIP_KEYS = frozenset({"labels", "description", "displayName", "title", "annotations", "userLabels", "project"})
@@ -166,15 +189,26 @@ def _references(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 def check_first_deploy(inventory: Inventory) -> Phase:
     """What is missing, or not yet there, when each resource is created in an empty project."""
     phase = Phase()
-    owners: dict[str, Resource] = {}
+    owners: dict[str, list[Resource]] = {}
     for resource in inventory.resources:
         for identity in identities(resource, inventory.project_of(resource)):
-            owners.setdefault(identity, resource)
+            owners.setdefault(identity, []).append(resource)
     for resource in inventory.resources:
         reported: set[str] = set()
         for path, value in _references(resource.inputs):
-            owner = owners.get(value)
-            if owner is None or owner.urn == resource.urn or owner.urn in reported:
+            candidates = [
+                o for o in owners.get(value, ())
+                # A resource's own name is not a reference to a namesake of its type (a service per region).
+                if o.urn != resource.urn and not (o.type == resource.type and path == NAME_FIELD.get(resource.type, "name"))
+            ]
+            if len(candidates) > 1:
+                # One name in several places (e.g. a service per region): the one in the same location, if any.
+                where = _location(resource)
+                candidates = [o for o in candidates if where is not None and _location(o) == where]
+            if len(candidates) != 1:
+                continue
+            owner = candidates[0]
+            if owner.urn in reported:
                 continue
             if inventory.waits_for(resource, owner):
                 continue
@@ -325,9 +359,10 @@ def check_second_deploy(first_run: ProgramRun, second_run: ProgramRun, overrides
 
 
 def forces_replacement(type_token: str, path: str) -> bool:
-    from stagewise.readiness import provider_facts
+    """Whether the provider replaces the resource when ``path`` changes (its immutable fields)."""
+    from stagewise.readiness.provider_facts import forces_replacement as provider_forces_replacement
 
-    return provider_facts.forces_replacement(type_token, path)
+    return provider_forces_replacement(type_token, path)
 
 
 def _replacement(phase: Phase, before: Resource, after: Resource, forcing: list[str]) -> None:
