@@ -5,8 +5,8 @@ the logical name, which is how the Pulumi engine matches them — so a resource 
 another component shows as removed and added, as `pulumi up` would replace it. A resource whose
 inputs differ is "changed", with the property paths that differ.
 
-Policy verdicts and cost are read from the review's sections when those are installed; a document
-without them compares on resources alone.
+Policy verdicts, deploy-readiness findings and cost are read from the review's sections when those
+are installed; a document without them compares on resources alone.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_OK, command
+from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_NOT_DEPLOYABLE, EXIT_OK, command
 from stagewise.wire import SECRET_SIG_KEY, UNKNOWN_VALUE
 
 MANDATORY = "mandatory"
@@ -52,6 +52,28 @@ class Violation:
         return (self.policy, self.resource, self.level)
 
 
+@dataclass(frozen=True, order=True)
+class DeployFinding:
+    """A deploy-readiness finding of the review (what GCP, the provider or the engine would refuse)."""
+
+    severity: str
+    rule: str
+    resource: str
+    field: str
+    phase: str
+    message: str
+    fix: str
+    source: str
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        return (self.rule, self.resource, self.field)
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "blocks"
+
+
 @dataclass
 class Snapshot:
     """What one review document says, reduced to what a comparison needs."""
@@ -62,6 +84,7 @@ class Snapshot:
     violations: list[Violation] | None  # None: no policy section in the review
     monthly_cost: float | None  # None: no cost section in the review
     cost_by_resource: dict[str, float] = field(default_factory=dict)
+    findings: list[DeployFinding] | None = None  # None: no deploy-readiness section in the review
 
 
 @dataclass(frozen=True)
@@ -96,6 +119,21 @@ class Comparison:
         if self.head is None or self.head.violations is None:
             return []
         return [v for v in self.head.violations if v.level == MANDATORY]
+
+    @property
+    def blocking_findings(self) -> list[DeployFinding]:
+        if self.head is None or self.head.findings is None:
+            return []
+        return [f for f in self.head.findings if f.blocking]
+
+    @property
+    def new_findings(self) -> list[DeployFinding]:
+        if self.head is None or self.head.findings is None:
+            return []
+        if self.base is None or self.base.findings is None:
+            return list(self.head.findings)
+        known = {f.identity for f in self.base.findings}
+        return [f for f in self.head.findings if f.identity not in known]
 
     @property
     def cost_delta(self) -> float | None:
@@ -146,7 +184,24 @@ def snapshot(document: Mapping[str, Any]) -> Snapshot:
         violations=_violations(document.get("policies", document.get("policy"))),
         monthly_cost=cost_total,
         cost_by_resource=cost_lines,
+        findings=_findings(document.get("deployReadiness")),
     )
+
+
+def _findings(section: Any) -> list[DeployFinding] | None:
+    if not isinstance(section, Mapping) or not isinstance(section.get("findings"), Sequence):
+        return None
+    found = []
+    for item in section["findings"]:
+        if isinstance(item, Mapping):
+            urn = item.get("urn")
+            found.append(DeployFinding(
+                severity=str(item.get("severity") or "risk"), rule=str(item.get("rule") or "?"),
+                resource=resource_key(str(urn)) if urn else "(stack)", field=str(item.get("field") or ""),
+                phase=str(item.get("phase") or ""), message=str(item.get("message") or ""),
+                fix=str(item.get("fix") or ""), source=str(item.get("source") or ""),
+            ))
+    return sorted(found)
 
 
 def _first(mapping: Mapping[str, Any], *keys: str) -> Any:
@@ -354,6 +409,11 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
             for c in comparison.changes
         ],
         "mandatoryViolations": len(comparison.mandatory_violations),
+        "blockingFindings": len(comparison.blocking_findings),
+        "newFindings": [
+            {"severity": f.severity, "rule": f.rule, "resource": f.resource, "field": f.field, "message": f.message, "fix": f.fix}
+            for f in comparison.new_findings
+        ],
         "newViolations": [violation(v) for v in comparison.new_violations],
         "resolvedViolations": [violation(v) for v in comparison.resolved_violations],
         "monthlyCost": {"base": base_cost, "head": head_cost, "delta": comparison.cost_delta},
@@ -372,6 +432,8 @@ def render_text(comparisons: list[Comparison]) -> str:
             lines.append(f"  new {v.level} violation: {v.policy} on {v.resource}: {v.message}")
         for v in c.resolved_violations:
             lines.append(f"  resolved: {v.policy} on {v.resource}")
+        for f in c.new_findings:
+            lines.append(f"  new deploy finding ({f.severity}): {f.rule} on {f.resource} {f.field}: {f.message}")
         if c.cost_delta is not None:
             head = c.head.monthly_cost if c.head else 0.0
             lines.append(f"  monthly cost: ${head or 0.0:,.2f} ({c.cost_delta:+,.2f})")
@@ -386,6 +448,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="a heading for the Markdown comment")
     parser.add_argument("--fail-on-mandatory", action="store_true",
                         help="exit 1 when the head review has a mandatory policy violation")
+    parser.add_argument("--fail-on-blocking", action="store_true",
+                        help="exit 3 when the head review has a deploy-readiness finding that blocks the deploy")
 
 
 @command("compare", "compare two review documents (e.g. base branch vs pull request): resources, policy verdicts, cost", _arguments)
@@ -403,6 +467,8 @@ def compare_command(args: argparse.Namespace) -> int:
         from stagewise.markdown import render_comparisons
 
         print(render_comparisons(comparisons, args.title), end="")
+    if args.fail_on_blocking and any(c.blocking_findings for c in comparisons):
+        return EXIT_NOT_DEPLOYABLE
     if args.fail_on_mandatory and any(c.mandatory_violations for c in comparisons):
         return EXIT_FAILED_CHECKS
     return EXIT_OK

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from stagewise.review import Review, SectionResult, render_tree
 
 if TYPE_CHECKING:
-    from stagewise.compare_cli import Comparison, ResourceChange, Violation
+    from stagewise.compare_cli import Comparison, DeployFinding, ResourceChange, Violation
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -155,6 +155,19 @@ def _violation_rows(violations: list[Violation], new: set[tuple[str, str, str]])
     return rows
 
 
+_SEVERITY_MARK = {"blocks": "🚫 blocks", "broken": "⚠️ will not work", "risk": "ℹ️ risk"}
+
+
+def _finding_rows(findings: list[DeployFinding], new: set[tuple[str, str, str]]) -> list[list[str]]:
+    order = {"blocks": 0, "broken": 1, "risk": 2}
+    rows = []
+    for f in sorted(findings, key=lambda f: (order.get(f.severity, 9), f.rule, f.resource, f.field)):
+        mark = "🆕" if f.identity in new else " "
+        rows.append([mark, escape_cell(_SEVERITY_MARK.get(f.severity, f.severity)), code(f.rule), code(_resource_name(f.resource)),
+                     code(f.field), escape_cell(f"{f.message} Fix: {f.fix}")])
+    return rows
+
+
 def render_comparison(comparison: Comparison) -> str:
     head, base = comparison.head, comparison.base
     stage = (head or base).stage if (head or base) else comparison.stack  # type: ignore[union-attr]
@@ -167,6 +180,9 @@ def render_comparison(comparison: Comparison) -> str:
 
     summary = [f"{_KIND_MARK[kind]} **{comparison.count(kind)}** to {verb}"
                for kind, verb in (("added", "add"), ("changed", "change"), ("removed", "remove"))]
+    if head is not None and head.findings is not None:
+        blocking = len(comparison.blocking_findings)
+        summary.append(f"🚫 **{blocking}** would block the deploy" if blocking else "✅ deployable")
     if head is not None and head.violations is not None:
         mandatory = len(comparison.mandatory_violations)
         advisory = len(head.violations) - mandatory
@@ -189,6 +205,10 @@ def render_comparison(comparison: Comparison) -> str:
     else:
         parts.append("No resource changes.")
 
+    if head is not None and head.findings:
+        new_findings = {f.identity for f in comparison.new_findings}
+        parts.append("**Deploy readiness** (what GCP, the provider or the engine would refuse)\n\n"
+                     + table(["", "Severity", "Rule", "Resource", "Field", "What and fix"], _finding_rows(head.findings, new_findings)))
     if head is not None and head.violations:
         new_ids = {v.identity for v in comparison.new_violations}
         violation_table = table(["", "Level", "Policy", "Resource", "Message"], _violation_rows(head.violations, new_ids))
@@ -204,10 +224,13 @@ def render_comparison(comparison: Comparison) -> str:
 def render_comparisons(comparisons: list[Comparison], title: str | None = None) -> str:
     parts = [f"## {escape_text(title)}"] if title else []
     failing = [c.stack for c in comparisons if c.mandatory_violations]
+    blocked = [c.stack for c in comparisons if c.blocking_findings]
     if len(comparisons) > 1 or title:
+        if blocked:
+            parts.append("**Verdict: 🚫 the deploy would be refused in** " + ", ".join(code(s) for s in blocked))
         if failing:
             parts.append("**Verdict: ❌ mandatory policy violations in** " + ", ".join(code(s) for s in failing))
-        else:
+        if not failing and not blocked:
             parts.append("**Verdict: ✅ no mandatory policy violations**")
     parts += [render_comparison(c) for c in comparisons]
     return "\n\n".join(parts) + "\n"

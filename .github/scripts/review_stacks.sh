@@ -2,8 +2,8 @@
 # Review stacks offline into OUT_DIR/<stack>.json (+ <stack>.md with --markdown), from the checkout
 # in the current directory, with that checkout's own code and locked environment.
 #   review_stacks.sh [--markdown] OUT_DIR STACK...
-# A review with a mandatory violation (exit 1) still writes its document; a review that cannot run
-# (exit 2) writes none. The stacks that failed either way are listed in the `failed` step output
+# A review with a mandatory violation (exit 1) or a deploy the cloud would refuse (exit 3) still
+# writes its document; a review that cannot run (exit 2) writes none. The stacks that failed either way are listed in the `failed` step output
 # (and on stdout); the script itself only fails on bad usage, so later steps can still comment.
 set -euo pipefail
 markdown=""
@@ -20,7 +20,7 @@ for stack in "$@"; do
   echo "== stagewise review $stack"
   rc=0
   uv run --locked stagewise review "$stack" --format json > "$out/$stack.json.part" 2> "$out/$stack.err" || rc=$?
-  if [ "$rc" -le 1 ]; then
+  if [ "$rc" -le 1 ] || [ "$rc" -eq 3 ]; then
     # Paths inside this checkout (e.g. a Docker build context) become relative, so a base
     # reviewed in another directory doesn't show them all as changed.
     python3 - "$PWD" "$out/$stack.json.part" > "$out/$stack.json" <<'PY'
@@ -41,7 +41,7 @@ PY
     rm -f "$out/$stack.json.part"
     sed 's/^/    /' "$out/$stack.err" >&2
   fi
-  if [ -n "$markdown" ] && [ "$rc" -le 1 ]; then
+  if [ -n "$markdown" ] && { [ "$rc" -le 1 ] || [ "$rc" -eq 3 ]; }; then
     uv run --locked stagewise review "$stack" --format markdown > "$out/$stack.md" 2>/dev/null || true
   fi
   [ "$rc" -eq 0 ] || failed+=("$stack")
