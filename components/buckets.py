@@ -1,4 +1,13 @@
-"""BucketSet: named Cloud Storage buckets whose class (data, logs, backups, analytics) sets the defaults."""
+"""BucketSet: named Cloud Storage buckets whose class (data, logs, backups, analytics) sets the defaults.
+
+Two protections, never both on one bucket: Object Versioning keeps overwritten and deleted data
+(class data), a retention policy makes objects undeletable and unreplaceable for a period (classes
+backups, and logs when asked). Cloud Storage refuses Object Versioning on a bucket with a retention
+policy (https://cloud.google.com/storage/docs/bucket-lock; the two are mutually exclusive, as
+terraform-google-modules/terraform-example-foundation#898 records), and while an object is retained
+there is nothing a version could restore. A retained bucket therefore deletes each object once its
+retention has passed, so a locked bucket does not grow forever.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +29,14 @@ from pulumi_gcp.storage import (
 
 BucketClass = Literal["data", "logs", "backups", "analytics"]
 DAY_SECONDS = 86_400
+# Classes that keep object versions when they carry no retention policy.
 VERSIONED_CLASSES = frozenset({"data", "backups"})
 # Backups age into colder storage: rarely read, kept long.
 BACKUP_TIERING = (("NEARLINE", 30), ("COLDLINE", 90), ("ARCHIVE", 365))
+# Minimum storage duration per class, days: deleting sooner bills the rest of it
+# (https://cloud.google.com/storage/docs/storage-classes). A tier is applied only when the object
+# stays in it at least that long before its deletion.
+MIN_STORAGE_DAYS = {"NEARLINE": 30, "COLDLINE": 90, "ARCHIVE": 365}
 
 
 @dataclass(frozen=True)
@@ -39,9 +53,28 @@ class BucketSpec:
 
     def __post_init__(self) -> None:
         if self.retention_days and self.delete_after_days and self.delete_after_days < self.retention_days:
-            raise ValueError("delete_after_days is shorter than retention_days; raise delete_after_days")
+            raise ValueError(
+                f"delete_after_days ({self.delete_after_days}) is shorter than retention_days ({self.retention_days}): "
+                "objects can't be deleted while retained; raise delete_after_days"
+            )
         if self.bucket_class == "backups" and (self.retention_days or 0) < 365:
             raise ValueError("backups buckets retain objects at least 365 days; set retention_days >= 365")
+
+    @property
+    def versioned(self) -> bool:
+        """Object Versioning, which Cloud Storage refuses on a bucket with a retention policy."""
+        return self.bucket_class in VERSIONED_CLASSES and not self.retention_days
+
+    @property
+    def delete_age(self) -> int | None:
+        """Days after which objects are deleted: as configured, else the day after their retention ends.
+
+        A retained object can be deleted once its age is greater than the retention period; a
+        lifecycle rule that meets one still under retention leaves it for a later evaluation.
+        """
+        if self.delete_after_days:
+            return self.delete_after_days
+        return self.retention_days + 1 if self.retention_days else None
 
 
 @dataclass
@@ -67,7 +100,7 @@ class BucketSet(pulumi.ComponentResource):
                 storage_class="STANDARD",
                 uniform_bucket_level_access=True,
                 public_access_prevention="enforced",
-                versioning=BucketVersioningArgs(enabled=spec.bucket_class in VERSIONED_CLASSES),
+                versioning=BucketVersioningArgs(enabled=spec.versioned),
                 retention_policy=_retention(spec),
                 lifecycle_rules=_lifecycle(spec),
                 soft_delete_policy=BucketSoftDeletePolicyArgs(retention_duration_seconds=spec.soft_delete_days * DAY_SECONDS),
@@ -89,12 +122,14 @@ def _retention(spec: BucketSpec) -> BucketRetentionPolicyArgs | None:
 
 def _lifecycle(spec: BucketSpec) -> list[BucketLifecycleRuleArgs]:
     rules: list[BucketLifecycleRuleArgs] = []
-    if spec.delete_after_days:
-        rules.append(_rule("Delete", age=spec.delete_after_days))
+    delete_age = spec.delete_age
+    if delete_age:
+        rules.append(_rule("Delete", age=delete_age))
     if spec.bucket_class == "backups":
         for storage_class, age in BACKUP_TIERING:
-            rules.append(_rule("SetStorageClass", age=age, storage_class=storage_class))
-    if spec.bucket_class in VERSIONED_CLASSES:
+            if delete_age is None or delete_age - age >= MIN_STORAGE_DAYS[storage_class]:
+                rules.append(_rule("SetStorageClass", age=age, storage_class=storage_class))
+    if spec.versioned:
         rules.append(
             BucketLifecycleRuleArgs(
                 action=BucketLifecycleRuleActionArgs(type="Delete"),

@@ -300,14 +300,24 @@ class PersonaAccess(pulumi.ComponentResource):
 
 
 # --- backups --------------------------------------------------------------------------------
+# What the account starting a Firestore export holds on the destination bucket (export docs above).
+EXPORT_CALLER_BUCKET_ROLE = "roles/storage.admin"
+
+
 class FirestoreExport(pulumi.ComponentResource):
     """A scheduled export of the Firestore database into the backups bucket.
 
     Firestore's own backup schedule keeps copies inside Firestore; this export puts a copy in the
     `backups` bucket (retained a year, seed stage 3), readable and restorable independently.
     Cloud Scheduler calls `exportDocuments` as a dedicated account that may only export this
-    database; Firestore's service agent writes the files, so it gets object access on that bucket
-    only. Each run lands under its own timestamped prefix (the output URI is the bare bucket).
+    database. Each run lands under its own timestamped prefix (the output URI is the bare bucket),
+    and the bucket's lifecycle deletes each export the day after its retention ends
+    (components/buckets.py), so a locked bucket does not keep every export forever.
+
+    Who needs what (https://cloud.google.com/firestore/docs/manage-data/export-import, "Before you
+    begin" and "Service agent permissions"): the account that starts the export needs a Firestore
+    export role and a Cloud Storage role on the bucket (the page lists Storage Admin); the Firestore
+    service agent performs the Cloud Storage writes. Both are granted on the backups bucket only.
     """
 
     def __init__(
@@ -342,6 +352,12 @@ class FirestoreExport(pulumi.ComponentResource):
             f"{name}-agent-writer", bucket=bucket, role="roles/storage.objectAdmin",
             member=agent.email.apply(lambda email: f"serviceAccount:{email}"), opts=child,
         )
+        # The caller's Cloud Storage role, on this bucket only: the locked retention policy still
+        # keeps it from deleting or replacing any export, or shortening the retention.
+        caller = gcp.storage.BucketIAMMember(
+            f"{name}-caller-bucket", bucket=bucket, role=EXPORT_CALLER_BUCKET_ROLE, member=member,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+        )
         body = pulumi.Output.from_input(bucket).apply(
             lambda name_: base64.b64encode(json.dumps({"outputUriPrefix": f"gs://{name_}"}).encode()).decode()
         )
@@ -364,6 +380,6 @@ class FirestoreExport(pulumi.ComponentResource):
                     service_account_email=account.email, scope="https://www.googleapis.com/auth/cloud-platform"
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant, writer]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant, writer, caller]),
         )
         self.register_outputs({"job": self.job.name})

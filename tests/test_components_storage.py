@@ -53,9 +53,29 @@ def test_backups_bucket_retains_a_year_as_a_string_and_tiers_down(run_component)
     bucket = one(run_component(buckets(backups=spec)), BUCKET).inputs
     assert bucket["retentionPolicy"] == {"retentionPeriod": str(365 * 86400), "isLocked": True}
     tiers = [(c["age"], a) for a, c in rules(bucket) if a == "SetStorageClass"]
-    assert [age for age, _ in tiers] == [30, 90, 365]
+    # Deleted on day 366: Archive (365-day minimum storage) would bill a year for one day, so it is skipped.
+    assert [age for age, _ in tiers] == [30, 90]
     classes = [r["action"]["storageClass"] for r in bucket["lifecycleRules"] if r["action"]["type"] == "SetStorageClass"]
-    assert classes == ["NEARLINE", "COLDLINE", "ARCHIVE"]
+    assert classes == ["NEARLINE", "COLDLINE"]
+
+
+def test_a_retained_bucket_is_never_versioned_and_expires_after_its_retention(run_component) -> None:  # type: ignore[no-untyped-def]
+    # Cloud Storage refuses Object Versioning together with a retention policy (bucket lock docs).
+    spec = BucketSpec("backups", "us-central1", retention_days=400, lock_retention=True)
+    bucket = one(run_component(buckets(backups=spec)), BUCKET).inputs
+    assert bucket["versioning"]["enabled"] is False
+    assert not any("numNewerVersions" in condition for _, condition in rules(bucket))
+    assert ("Delete", {"age": 401}) in rules(bucket)
+    # A year-long tier still fits: Archive from day 365 is deleted on day 401, under its 365-day minimum -> skipped.
+    assert [c["age"] for a, c in rules(bucket) if a == "SetStorageClass"] == [30, 90]
+    long = BucketSpec("backups", "us-central1", retention_days=800)
+    bucket = one(run_component(buckets(backups=long)), BUCKET).inputs
+    assert [c["age"] for a, c in rules(bucket) if a == "SetStorageClass"] == [30, 90, 365]
+
+
+def test_an_unretained_data_bucket_keeps_versions_even_when_classed_like_backups(run_component) -> None:  # type: ignore[no-untyped-def]
+    bucket = one(run_component(buckets(d=BucketSpec("data", "us-central1", delete_after_days=90))), BUCKET).inputs
+    assert bucket["versioning"]["enabled"] is True and ("Delete", {"age": 90}) in rules(bucket)
 
 
 def test_backups_shorter_than_a_year_are_refused() -> None:
