@@ -65,6 +65,8 @@ TYPE_ROLES: dict[str, tuple[str, ...]] = {
     "gcp:vertex/aiEndpointWithModelGardenDeployment:AiEndpointWithModelGardenDeployment": ("roles/aiplatform.user",),
     # Budgets live on the billing account, not the project: granted there when configured.
     "gcp:billing/budget:Budget": ("roles/billing.costsManager",),
+    # An explicit provider (the budget's, with a quota project) is configuration, not a cloud resource.
+    "pulumi:providers:gcp": (),
 }
 
 BILLING_ROLES = frozenset({"roles/billing.costsManager"})

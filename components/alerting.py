@@ -2,9 +2,18 @@
 public endpoint, and a dashboard of the same signals.
 
 Signals: the chat services' 5xx ratio, p95 latency and instances near their maximum; the inference
-endpoint's error ratio and p95 latency, and GPU utilization for self-hosted modes (vertex dedicated
-GPUs, cloudrun-gpu, gpu-vm); the uptime check. Every policy carries documentation that tells the
-on-call what the alert means and what to do first.
+endpoint's error ratio and p95 latency, and its saturation for self-hosted modes (GPU duty cycle of
+vertex dedicated GPUs, GPU utilization of cloudrun-gpu, queued requests of gpu-vm); the uptime
+check. Every policy carries documentation that tells the on-call what the alert means and what to
+do first.
+
+Every signal is one that exists for the mode without us installing anything, except gpu-vm's:
+Container-Optimized OS runs no Ops Agent (it is not among the agent's supported systems,
+https://cloud.google.com/logging/docs/agent/ops-agent#supported_operating_systems), so the VMs run
+Google's build of the OpenTelemetry Collector next to vLLM (components/inference.py, as
+https://cloud.google.com/stackdriver/docs/instrumentation/opentelemetry-collector-cos describes),
+which scrapes vLLM's Prometheus metrics into Managed Service for Prometheus under the job
+``prometheus_job``; the gpu-vm alerts are PromQL over those series.
 
 Slack tokens and PagerDuty keys are read at deploy time from Secret Manager (by secret id) and
 handed to the channel's sensitive labels as Pulumi secrets: they are never in the stack file. The
@@ -47,10 +56,34 @@ from pulumi_gcp.monitoring import (
     UptimeCheckConfigMonitoredResourceArgs,
 )
 
+from components.chat_service import HEALTH_PATH as SERVICE_HEALTH_PATH
+
 INFERENCE_MODES = frozenset({"vertex", "cloudrun-gpu", "gpu-vm"})
 UPTIME_PERIODS = frozenset({60, 300, 600, 900})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+def check_uptime_path(path: str) -> str:
+    """A path the uptime check can reach through the load balancer to the container.
+
+    Cloud Run reserves `/eventlog`, paths under `/_ah/` and some paths ending in `z`, and advises
+    avoiding every path that ends in `z` (https://cloud.google.com/run/docs/known-issues, "Reserved
+    URL paths"): a request for `/healthz` may never reach the app, so the check would fail forever.
+    """
+    if not path.startswith("/"):
+        raise ValueError(f"uptime path {path!r} must start with /")
+    if path.rstrip("/").endswith("z") or path == "/eventlog" or path.startswith("/_ah/"):
+        raise ValueError(
+            f"uptime path {path!r} is one Cloud Run reserves (paths ending in z, /eventlog, /_ah/) and may never reach the "
+            f"container; probe the app's health path instead, e.g. {DEFAULT_UPTIME_PATH}"
+        )
+    return path
+
+
+# The chat service's own health path; while it still is one Cloud Run reserves, the path the app is
+# moving to (`/health`).
+DEFAULT_UPTIME_PATH = "/health" if SERVICE_HEALTH_PATH.rstrip("/").endswith("z") else SERVICE_HEALTH_PATH
 
 
 @dataclass(frozen=True)
@@ -102,8 +135,9 @@ class InferenceSignals:
     """Where inference metrics come from.
 
     ``target`` is, by mode: vertex → the endpoint id (numeric); cloudrun-gpu → the Cloud Run service
-    name; gpu-vm → the instance name prefix of the managed instance group. gpu-vm errors and latency
-    come from vLLM's Prometheus metrics, scraped by the Ops Agent under ``prometheus_job``.
+    name; gpu-vm → the instance name prefix of the managed instance group. gpu-vm signals come from
+    vLLM's Prometheus metrics, scraped on each VM by the OpenTelemetry Collector under
+    ``prometheus_job`` (see the module docstring).
     """
 
     mode: str
@@ -127,7 +161,7 @@ class AlertingArgs:
     thresholds: Thresholds = field(default_factory=Thresholds)
     inference: InferenceSignals | None = None
     uptime_host: str | None = None
-    uptime_path: str = "/healthz"
+    uptime_path: str = DEFAULT_UPTIME_PATH
     uptime_period_sec: int = 60
     dashboard: bool = True
     auto_close_days: int = 7
@@ -151,8 +185,10 @@ class AlertingArgs:
                 raise ValueError(f"email {email!r} is not an address; write it like oncall@example.com")
         if self.uptime_period_sec not in UPTIME_PERIODS:
             raise ValueError(f"uptime_period_sec {self.uptime_period_sec}: use 60, 300, 600 or 900")
-        if not self.uptime_path.startswith("/"):
-            raise ValueError(f"uptime_path {self.uptime_path!r} must start with /")
+        try:
+            check_uptime_path(self.uptime_path)
+        except ValueError as exc:
+            raise ValueError(f"uptime_path: {exc}") from None
 
 
 @dataclass
@@ -492,7 +528,11 @@ def _inference_signals(inference: InferenceSignals, t: Thresholds) -> list[_Sign
             ),
             _Signal(
                 key="gpu-utilization", title=f"GPU utilization above {t.gpu_utilization:.0%}", severity="WARNING",
-                # container/gpu/utilizations is a distribution of ratios (0..1)
+                # "Container GPU utilization" is a built-in Cloud Run metric for services
+                # (https://cloud.google.com/run/docs/monitoring, key metrics). Its type,
+                # container/gpu/utilizations, follows the CPU one (container/cpu/utilizations): a
+                # distribution of ratios (0..1). Google's metric list was not in the stored sources;
+                # confirm with `gcloud monitoring metrics-descriptors list --filter='metric.type=starts_with("run.googleapis.com/container/gpu")'`.
                 threshold=t.gpu_utilization, runbook=gpu_runbook, group_by=_BY_SERVICE,
                 aligner="ALIGN_PERCENTILE_95", reducer="REDUCE_MAX",
                 filter=_with_target(f'{service} AND metric.type="run.googleapis.com/container/gpu/utilizations"', inference.target),
@@ -500,6 +540,17 @@ def _inference_signals(inference: InferenceSignals, t: Thresholds) -> list[_Sign
         ]
     job = inference.prometheus_job
     window = "5m"
+    # vLLM's server metrics (https://docs.vllm.ai/en/stable/usage/metrics/): request_success_total by
+    # finished_reason, e2e_request_latency_seconds, num_requests_waiting. COS has no agent for GPU
+    # utilization, so saturation is measured where it hurts: requests queued behind a full batch.
+    queue_runbook = _runbook(
+        "Requests have been queuing on the model servers: every batch slot or the KV cache is full.",
+        [
+            "Raise maxReplicas of the instance group (mind the GPU quota and the budget), or lower concurrency upstream.",
+            "Check prompt sizes and max tokens in the active prompt version; long contexts fill the KV cache.",
+            "If the quota is exhausted: request more GPU quota, and rely on the fallback model meanwhile.",
+        ],
+    )
     return [
         _Signal(
             key="inference-errors", title=f"inference aborted-request ratio above {t.inference_error_ratio:.0%}", severity="CRITICAL",
@@ -518,15 +569,9 @@ def _inference_signals(inference: InferenceSignals, t: Thresholds) -> list[_Sign
             ),
         ),
         _Signal(
-            key="gpu-utilization", title=f"GPU utilization above {t.gpu_utilization:.0%}", severity="WARNING",
-            # the Ops Agent reports a percentage (0..100)
-            threshold=round(t.gpu_utilization * 100, 2), runbook=gpu_runbook,
-            aligner="ALIGN_MEAN", reducer="REDUCE_MEAN", group_by=("metadata.system_labels.name",),
-            filter=_with_target(
-                'resource.type="gce_instance" AND metric.type="agent.googleapis.com/gpu/utilization" '
-                'AND metadata.system_labels.name=starts_with("{target}")',
-                inference.target,
-            ),
+            key="inference-saturation", title="inference requests queued on the model servers", severity="WARNING",
+            threshold=0, runbook=queue_runbook,
+            promql=f'min_over_time(sum(vllm:num_requests_waiting{{job="{job}"}})[{window}:1m]) > 0',
         ),
     ]
 

@@ -62,6 +62,14 @@ WAF_PRIORITY = 1000
 RATE_LIMIT_PRIORITY = 2000
 DEFAULT_PRIORITY = 2147483647
 MAX_RANGES_PER_RULE = 10  # Cloud Armor's limit of src_ip_ranges in one basic-match rule
+# Preconfigured WAF families whose signatures read request arguments, POST bodies included
+# (OWASP CRS: SQLi 942, XSS 941, LFI 930, RFI 931, RCE 932, PHP 933, Java 944, Node.js 934,
+# session fixation 943). Cloud Armor can exclude headers, cookies, query parameters and URIs from a
+# rule's inspection, but not body fields (https://cloud.google.com/armor/docs/rule-tuning, "Exclude
+# request fields from inspection"), so on a free-text path these families are skipped by path.
+# methodenforcement, scannerdetection and protocolattack read the request line and headers only
+# and keep guarding free-text paths.
+BODY_FAMILIES = frozenset({"sqli", "xss", "lfi", "rfi", "rce", "php", "java", "nodejs", "sessionfixation"})
 
 
 @dataclass(frozen=True)
@@ -127,8 +135,10 @@ class ArmorSettings:
     rate_limit: RateLimit | None = field(default_factory=RateLimit)
     adaptive_protection: bool = True
     denied_ranges: Sequence[str] = ()
-    # Paths whose bodies are free text (chat messages may quote SQL or HTML): the WAF skips them
-    # instead of answering 403 to a user who asks about a SELECT statement. Rate limits still apply.
+    # Paths whose bodies are free text (chat messages may quote SQL, HTML or shell): the rule
+    # families that read request arguments (and so the body) skip them, instead of answering 403 to
+    # a user who asks about a SELECT statement. Families that read only the request line and
+    # headers still apply there, and so do rate limits. See BODY_FAMILIES.
     free_text_paths: Sequence[str] = ()
 
     def __post_init__(self) -> None:
@@ -327,18 +337,19 @@ class EdgeLoadBalancer(pulumi.ComponentResource):
             )
         exempt = "".join(f"!request.path.startsWith('{path}') && " for path in armor.free_text_paths)
         for index, waf_rule in enumerate(armor.waf_rules):
+            skips_free_text = bool(exempt) and waf_rule.split("-", 1)[0] in BODY_FAMILIES
             rules.append(
                 SecurityPolicyRuleArgs(
                     action="deny(403)",
                     priority=WAF_PRIORITY + index,
                     match=SecurityPolicyRuleMatchArgs(
                         expr=SecurityPolicyRuleMatchExprArgs(
-                            expression=exempt
+                            expression=(exempt if skips_free_text else "")
                             + f"evaluatePreconfiguredWaf('{waf_rule}', {{'sensitivity': {armor.waf_sensitivity}}})"
                         )
                     ),
                     preview=armor.waf_preview,
-                    description=f"OWASP CRS {waf_rule}",
+                    description=f"OWASP CRS {waf_rule}" + (" (not on free-text paths)" if skips_free_text else ""),
                 )
             )
         if armor.rate_limit is not None:

@@ -34,5 +34,6 @@ def billing_budget(
             forecast_threshold=budget.forecast_threshold,
             notification_channels=[*budget.notification_channels, *notification_channels],
             depends_on=list(depends_on),
+            billing_project=budget.billing_project or config.gcp.project,
         ),
     )

@@ -149,6 +149,7 @@ def _edge_args(config: StackConfig, edge: EdgeConfig, services: dict[str, ChatSe
             ) if rate else None,
             adaptive_protection=armor.adaptive_protection,
             denied_ranges=tuple(armor.denied_ranges),
+            free_text_paths=tuple(armor.free_text_paths),
         ),
         labels=config.all_labels,
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from components.alerting import (
+    DEFAULT_UPTIME_PATH,
     Alerting,
     AlertingArgs,
     InferenceSignals,
@@ -91,11 +92,11 @@ def test_per_service_maximum_gives_one_instances_alert_each(run_component: Calla
 
 
 def test_uptime_check_on_public_https_endpoint(run_component: Callable[..., ProgramRun]) -> None:
-    run = declare(run_component, uptime_path="/readyz", uptime_period_sec=300)
+    run = declare(run_component, uptime_path="/ready", uptime_period_sec=300)
     check = one(run, "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig").inputs
     assert check["monitoredResource"] == {"type": "uptime_url", "labels": {"host": "chat.example.com", "project_id": "stagewise-test"}}
     assert check["httpCheck"]["useSsl"] is True and check["httpCheck"]["validateSsl"] is True
-    assert check["httpCheck"]["path"] == "/readyz" and check["httpCheck"]["port"] == 443
+    assert check["httpCheck"]["path"] == "/ready" and check["httpCheck"]["port"] == 443
     assert check["period"] == "300s"
     uptime = threshold(policies(run)["uptime"])
     assert "uptime_check/check_passed" in uptime["filter"] and "check_id=" in uptime["filter"]
@@ -112,19 +113,19 @@ def test_no_uptime_without_host(run_component: Callable[..., ProgramRun]) -> Non
     [
         ("vertex", ["prediction/online/error_count", "prediction/online/prediction_latencies", "accelerator/duty_cycle"]),
         ("cloudrun-gpu", ["run.googleapis.com/request_count", "run.googleapis.com/request_latencies", "container/gpu/utilizations"]),
-        ("gpu-vm", ["vllm:request_success_total", "vllm:e2e_request_latency_seconds_bucket", "agent.googleapis.com/gpu/utilization"]),
+        ("gpu-vm", ["vllm:request_success_total", "vllm:e2e_request_latency_seconds_bucket", "vllm:num_requests_waiting"]),
     ],
 )
 def test_inference_alerts_per_mode(run_component: Callable[..., ProgramRun], mode: str, metrics: list[str]) -> None:
     found = policies(declare(run_component, inference=InferenceSignals(mode=mode, target="llm-target")))
-    keys = ("inference-errors", "inference-latency", "gpu-utilization")
+    keys = ("inference-errors", "inference-latency", "inference-saturation" if mode == "gpu-vm" else "gpu-utilization")
     assert set(keys) <= set(found)
     for key, metric in zip(keys, metrics):
         condition = found[key]["conditions"][0]
         text = json.dumps(condition)
         assert metric in text, (key, text)
         assert "What to do" in found[key]["documentation"]["content"]
-        if mode != "gpu-vm" or key == "gpu-utilization":
+        if mode != "gpu-vm":
             assert "llm-target" in text, (key, text)
     if mode == "gpu-vm":
         promql = found["inference-latency"]["conditions"][0]["conditionPrometheusQueryLanguage"]["query"]
@@ -176,6 +177,7 @@ def test_dashboard_can_be_left_out(run_component: Callable[..., ProgramRun]) -> 
         ({"emails": ["not-an-email"]}, "is not an address"),
         ({"uptime_period_sec": 30}, "uptime_period_sec"),
         ({"uptime_path": "healthz"}, "must start with /"),
+        ({"uptime_path": "/healthz"}, "Cloud Run reserves"),
     ],
 )
 def test_args_errors(kwargs: dict[str, Any], message: str) -> None:
@@ -214,7 +216,9 @@ def alerting_error(section: dict[str, Any]) -> str:
 def test_alerting_config_defaults() -> None:
     config = load_config({**BASE, "stagewise:alerting": json.dumps({"emails": ["oncall@example.com"]})}, "prod").alerting
     assert config is not None
-    assert config.thresholds.error_ratio == 0.05 and config.uptime_path == "/healthz" and config.dashboard
+    assert config.thresholds.error_ratio == 0.05 and config.dashboard
+    # The chat service's health path unless Cloud Run reserves it (paths ending in z): never /healthz.
+    assert config.uptime_path == DEFAULT_UPTIME_PATH and not config.uptime_path.endswith("z")
 
 
 @pytest.mark.parametrize(
@@ -233,6 +237,8 @@ def test_alerting_config_defaults() -> None:
         ({"emails": ["a@example.com"], "thresholds": {"durationSec": 90}}, "is not whole minutes"),
         ({"emails": ["a@example.com"], "uptimePeriodSec": 30}, "uptimePeriodSec 30"),
         ({"emails": ["a@example.com"], "uptimePath": "healthz"}, "stagewise:alerting.uptimePath"),
+        ({"emails": ["a@example.com"], "uptimePath": "/healthz"}, "is one Cloud Run reserves"),
+        ({"emails": ["a@example.com"], "uptimePath": "/_ah/health"}, "is one Cloud Run reserves"),
         ({"emails": ["a@example.com"], "threshold": {}}, "did you mean 'thresholds'"),
     ],
 )

@@ -7,7 +7,9 @@ Example (Pulumi.prod.yaml)::
       emails: [oncall@example.com]
       slack: {channel: "#chat-alerts", authTokenSecret: slack-alerts-token}
       thresholds: {errorRatio: 0.05, latencyP95Ms: 4000}
-      uptimePath: /healthz
+
+`uptimePath` defaults to the chat service's health path; paths Cloud Run reserves (ending in `z`)
+are refused, because the check would never reach the container.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from components.alerting import DEFAULT_UPTIME_PATH, check_uptime_path
 from stacks.config.base import Section
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -95,7 +98,10 @@ class AlertingConfig(Section):
     slack: SlackConfig | None = Field(None, description="Slack channel notified of every alert")
     pagerduty: PagerDutyConfig | None = Field(None, description="PagerDuty service paged for every alert")
     thresholds: ThresholdsConfig = Field(default_factory=lambda: ThresholdsConfig(), description="alert thresholds")
-    uptime_path: str = Field("/healthz", pattern=r"^/[-/_.a-zA-Z0-9]*$", description="path the uptime check requests")
+    uptime_path: str = Field(
+        DEFAULT_UPTIME_PATH, pattern=r"^/[-/_.a-zA-Z0-9]*$",
+        description="path the uptime check requests (default: the chat service's health path)",
+    )
     uptime_period_sec: int = Field(60, description="uptime check period: 60, 300, 600 or 900 seconds")
     dashboard: bool = Field(True, description="a Cloud Monitoring dashboard with the alerted signals")
     auto_close_days: int = Field(7, ge=1, le=30, description="incidents with no new data close after this many days")
@@ -109,6 +115,8 @@ class AlertingConfig(Section):
         if len(set(value)) != len(value):
             raise ValueError("emails lists an address twice; list each once")
         return value
+
+    _uptime_path = field_validator("uptime_path")(classmethod(lambda cls, v: check_uptime_path(v)))
 
     @field_validator("uptime_period_sec")
     @classmethod

@@ -2,7 +2,9 @@
 
 With a billing account configured, the stack declares a Cloud Billing budget scoped to its project
 that alerts at each threshold; the offline review warns whenever the cost estimate exceeds
-`monthlyUsd`, billing account or not.
+`monthlyUsd`, billing account or not. The deployer needs roles/billing.costsManager on that billing
+account (the bootstrap grants it when `bootstrap:billingAccount` is set), and the Budget API is
+called with `billingProject` as its quota project (components/budget.py explains why).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class BudgetConfig(Section):
     )
     forecast_threshold: float | None = Field(
         1.0, gt=0, le=10, description="also alert when forecast spend reaches this fraction (null: off)"
+    )
+    billing_project: str | None = Field(
+        None, pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$",
+        description="project the Budget API calls are billed to (quota project); default gcp:project, where the stack "
+        "enables billingbudgets.googleapis.com",
     )
     notification_channels: list[str] = Field(
         default_factory=list,
