@@ -29,12 +29,33 @@ from components.chat_service import VpcEgress
 from components.iam import Grant, ProjectRole, SecretRole, declare_grants
 
 # --- GCP facts ------------------------------------------------------------------------------
-# Cloud Run GPU (https://cloud.google.com/run/docs/configuring/services/gpu, read 2026-11-23):
-# one L4 per instance, at least 4 vCPU and 16 GiB, CPU always allocated (instance-based billing);
-# asia-south1 is by invitation only.
+# Cloud Run GPU (https://cloud.google.com/run/docs/configuring/services/gpu): one L4 per instance,
+# at least 4 vCPU and 16 GiB, CPU always allocated (instance-based billing), and the project must be
+# granted "Total Nvidia L4 GPU allocation, per project per region" quota under the Cloud Run Admin
+# API before the first deploy. The region list has grown over time; the page's current version
+# lists asia-southeast1, asia-south1 (by invitation only), europe-west1, europe-west4, us-central1
+# and us-east4 (Northern Virginia) — earlier copies of the page listed fewer.
 CLOUD_RUN_GPU_REGIONS: frozenset[str] = frozenset(
     {"us-central1", "us-east4", "europe-west1", "europe-west4", "asia-southeast1", "asia-south1"}
 )
+# Startup probe bounds for Cloud Run services: initialDelaySeconds and periodSeconds at most 240
+# each (Cloud Run Admin API v2, Probe), and failureThreshold × periodSeconds at most 240 s
+# (https://cloud.google.com/run/docs/configuring/healthchecks). The longest window a startup probe
+# gives is therefore 240 + 240 = 480 s; the GPU service uses all of it.
+STARTUP_PROBE_MAX_DELAY_S = 240
+STARTUP_PROBE_MAX_FAILURE_WINDOW_S = 240
+# Where a gs:// model is mounted (Cloud Storage volume, read-only; Cloud Storage FUSE reads objects
+# in place rather than downloading them first:
+# https://cloud.google.com/run/docs/configuring/services/cloud-storage-volume-mounts). Google's GPU
+# best practices name baking the model into the image or loading it from Cloud Storage
+# (https://cloud.google.com/run/docs/configuring/services/gpu-best-practices).
+WEIGHTS_MOUNT = "/models"
+# Artifact Registry remote repository that proxies and caches Docker Hub in the project, so Cloud Run
+# pulls docker.io images (vLLM) from Google's network with no manual mirroring
+# (https://cloud.google.com/artifact-registry/docs/repositories/remote-repo). Cloud Run's service
+# agent may pull from repositories of its own project by default; only the deployer needs
+# Artifact Registry Reader (https://cloud.google.com/artifact-registry/docs/integrate-cloud-run).
+DOCKER_HUB_REMOTE_REPOSITORY = "dockerhub"
 CLOUD_RUN_GPU_MIN_CPU = 4
 CLOUD_RUN_MAX_CPU = 8
 CLOUD_RUN_GPU_MIN_MEMORY_GIB = 16
@@ -68,6 +89,34 @@ VERTEX_ACCELERATORS: Mapping[str, str] = {
 }
 HEALTH_CHECK_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
 COS_IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
+# Google's build of the OpenTelemetry Collector, run on COS next to vLLM to scrape its Prometheus
+# metrics into Managed Service for Prometheus: COS has no Ops Agent
+# (https://cloud.google.com/logging/docs/agent/ops-agent#supported_operating_systems;
+# https://cloud.google.com/stackdriver/docs/instrumentation/opentelemetry-collector-cos).
+COLLECTOR_IMAGE = "us-docker.pkg.dev/cloud-ops-agents-artifacts/google-cloud-opentelemetry-collector/otelcol-google:0.130.0"
+PROMETHEUS_JOB = "vllm"
+
+
+def docker_hub_path(image: str) -> str | None:
+    """The repository path of a Docker Hub image (``vllm/vllm-openai:v1``), or None for other registries.
+
+    Docker's own rules: the first path part names a registry only when it has a dot or a colon or
+    is ``localhost``; single names are official images under ``library/``.
+    """
+    first, _, rest = image.partition("/")
+    if rest and (first in ("docker.io", "index.docker.io", "registry-1.docker.io")):
+        image = rest
+    elif rest and ("." in first or ":" in first or first == "localhost"):
+        return None
+    return image if "/" in image.split("@", 1)[0].split(":", 1)[0] else f"library/{image}"
+
+
+def gcs_model(model: str) -> tuple[str, str] | None:
+    """(bucket, path) of a ``gs://bucket/path`` model, or None for a Hugging Face id."""
+    if not model.startswith("gs://"):
+        return None
+    bucket, _, path = model[len("gs://"):].partition("/")
+    return bucket, path.strip("/")
 
 
 def _gib(memory: str) -> float:
@@ -88,6 +137,21 @@ def _machine_gpus(machine_type: str) -> int | None:
 def _check_replicas(low_key: str, low: int, high_key: str, high: int) -> None:
     if high < low:
         raise ValueError(f"{high_key} ({high}) is below {low_key} ({low}); raise {high_key} or lower {low_key}")
+
+
+# A Private Service Connect endpoint is reached at the IP of a forwarding rule that Vertex AI's PSC
+# automation creates in the VPC and reports only as an output of the endpoint
+# (PSCAutomationConfig.ip_address / PscAutomatedEndpoints.match_address); its DNS name resolves only
+# through a private DNS zone you create for it
+# (https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect). The Model Garden
+# deployment resource exposes neither, so the app could only be given the public dedicated URL,
+# which a PSC-only endpoint does not answer on. Refused rather than deployed unreachable.
+VERTEX_PRIVATE_ENDPOINT_UNSUPPORTED = (
+    "a private (Private Service Connect) Vertex AI endpoint is not supported: its address is known only after Vertex AI "
+    "creates the forwarding rule, so the chat service could not be pointed at it. Remove privateEndpoint (the dedicated "
+    "endpoint is reached over TLS and only callers granted aiplatform.user on it may predict), or use mode cloudrun-gpu "
+    "or gpu-vm to keep the model inside the VPC"
+)
 
 
 def check_vertex(
@@ -199,6 +263,8 @@ class VertexModelGarden:
             accelerator_count=self.accelerator_count, min_replicas=self.min_replicas,
             max_replicas=self.max_replicas, accept_eula=self.accept_eula,
         )
+        if self.private_network is not None:
+            raise ValueError(VERTEX_PRIVATE_ENDPOINT_UNSUPPORTED)
 
 
 @dataclass(frozen=True)
@@ -265,7 +331,14 @@ class GpuVmPool:
 
 @dataclass(frozen=True)
 class CloudRunGpu:
-    """vLLM on a Cloud Run service with one NVIDIA L4 per instance."""
+    """vLLM on a Cloud Run service with one NVIDIA L4 per instance.
+
+    ``model`` is a Hugging Face id (downloaded at each cold start, through Cloud NAT when the service
+    egresses through the VPC) or ``gs://bucket/path`` of a copy of the weights, mounted read-only
+    from Cloud Storage at ``/models/path`` so a cold start reads them over Google's network
+    (``served_model_name`` is then required). A Docker Hub ``server_image`` is pulled through a
+    remote Artifact Registry repository in the project, declared here.
+    """
 
     model: str
     region: str
@@ -286,11 +359,18 @@ class CloudRunGpu:
     hf_token_secret: str | None = None
     fallback: GeminiFallback | None = None
 
+    remote_repository: str = DOCKER_HUB_REMOTE_REPOSITORY
+
     def __post_init__(self) -> None:
         check_cloudrun_gpu(
             region=self.region, cpu=self.cpu, memory=self.memory,
             min_instances=self.min_instances, max_instances=self.max_instances,
         )
+        weights = gcs_model(self.model)
+        if weights is not None and not (weights[0] and weights[1]):
+            raise ValueError(f"model {self.model!r}: write a Cloud Storage copy of the weights as gs://BUCKET/PATH")
+        if weights is not None and not self.served_model_name:
+            raise ValueError(f"model {self.model!r} is a Cloud Storage path: set served_model_name (the name the API answers to)")
 
 
 InferenceMode = Union[ManagedModel, VertexModelGarden, GpuVmPool, CloudRunGpu]
@@ -316,10 +396,53 @@ def vllm_args(model: str, served_name: str, port: int, max_model_len: int | None
     return args
 
 
+COLLECTOR_DIR = "/mnt/stateful_partition/otelcol"
+
+
+def collector_config(port: int, job: str = PROMETHEUS_JOB) -> str:
+    """OpenTelemetry Collector config: scrape vLLM's /metrics on this VM into Managed Prometheus.
+
+    The googlemanagedprometheus exporter writes the scrape job as the series' ``job`` label, which
+    the gpu-vm alert queries select on (components/alerting.py).
+    """
+    return "\n".join([
+        "receivers:",
+        "  prometheus:",
+        "    config:",
+        "      scrape_configs:",
+        f"        - job_name: {job}",
+        "          scrape_interval: 30s",
+        "          static_configs:",
+        f"            - targets: ['localhost:{port}']",
+        "processors:",
+        "  resourcedetection:",
+        "    detectors: [gcp]",
+        "  batch: {}",
+        "exporters:",
+        "  googlemanagedprometheus: {}",
+        "service:",
+        "  pipelines:",
+        "    metrics:",
+        "      receivers: [prometheus]",
+        "      processors: [resourcedetection, batch]",
+        "      exporters: [googlemanagedprometheus]",
+        "",
+    ])
+
+
 def startup_script(pool: GpuVmPool, served_name: str, project: str) -> str:
-    """Container-Optimized OS boot script: GPU driver (if any), optional HF token, vLLM container."""
+    """Container-Optimized OS boot script: host firewall, GPU driver (if any), optional HF token, the
+    vLLM container, and the metrics collector beside it. COS runs it on every boot."""
     gpus = 0 if pool.accelerator == "none" else pool.accelerator_count
     lines = ["#!/bin/bash", "set -euo pipefail"]
+    # COS's host firewall accepts inbound SSH only; with --network host Docker opens nothing, so the
+    # server port must be opened with iptables, on every boot since the rules do not persist
+    # (https://cloud.google.com/container-optimized-os/docs/how-to/firewall). The VPC firewall
+    # still limits who reaches it (callers' ranges and Google's health checkers).
+    lines += [
+        "# COS host firewall: admit the model server port (rules do not survive a reboot; this runs at each boot).",
+        f"iptables -w -C INPUT -p tcp --dport {pool.port} -j ACCEPT 2>/dev/null || iptables -w -A INPUT -p tcp --dport {pool.port} -j ACCEPT",
+    ]
     docker = ["docker", "run", "-d", "--name", "vllm", "--restart", "always", "--network", "host",
               "-v", "/mnt/stateful_partition/hf-cache:/root/.cache/huggingface"]
     if gpus:
@@ -349,6 +472,20 @@ def startup_script(pool: GpuVmPool, served_name: str, project: str) -> str:
     lines.append("docker rm -f vllm >/dev/null 2>&1 || true")
     command = docker + [pool.image] + vllm_args(pool.model, served_name, pool.port, pool.max_model_len, gpus)
     lines.append(" ".join(shlex.quote(part) for part in command))
+    # vLLM's Prometheus metrics -> Managed Service for Prometheus, as the VM's own service account
+    # (roles/monitoring.metricWriter). Scrapes localhost, so the host firewall needs no other port.
+    lines += [
+        "# Metrics: the OpenTelemetry Collector scrapes vLLM's /metrics for the alert policies.",
+        f"mkdir -p {COLLECTOR_DIR}",
+        f"cat > {COLLECTOR_DIR}/config.yaml <<'OTELCOL'",
+        collector_config(pool.port).rstrip("\n"),
+        "OTELCOL",
+        "docker rm -f otelcol >/dev/null 2>&1 || true",
+        " ".join(shlex.quote(part) for part in [
+            "docker", "run", "-d", "--name", "otelcol", "--restart", "always", "--network", "host",
+            "-v", f"{COLLECTOR_DIR}:/etc/otelcol-google:ro", COLLECTOR_IMAGE, "--config=/etc/otelcol-google/config.yaml",
+        ]),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -415,15 +552,6 @@ class InferenceEndpoint(pulumi.ComponentResource):
     # vertex ---------------------------------------------------------------------------------
     def _vertex(self, name: str, mode: VertexModelGarden) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        psc = None
-        if mode.private_network is not None:
-            psc = vertex.AiEndpointWithModelGardenDeploymentEndpointConfigPrivateServiceConnectConfigArgs(
-                enable_private_service_connect=True,
-                project_allowlists=[self._project],
-                psc_automation_configs=vertex.AiEndpointWithModelGardenDeploymentEndpointConfigPrivateServiceConnectConfigPscAutomationConfigsArgs(
-                    network=mode.private_network, project_id=self._project
-                ),
-            )
         publisher = mode.model if mode.model.startswith("publishers/") else None
         deployment = vertex.AiEndpointWithModelGardenDeployment(
             name,
@@ -437,8 +565,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
             endpoint_config=vertex.AiEndpointWithModelGardenDeploymentEndpointConfigArgs(
                 endpoint_display_name=name,
                 # A dedicated endpoint gets its own DNS name and no noisy neighbours on the shared API front end.
-                dedicated_endpoint_enabled=psc is None,
-                private_service_connect_config=psc,
+                dedicated_endpoint_enabled=True,
             ),
             deploy_config=vertex.AiEndpointWithModelGardenDeploymentDeployConfigArgs(
                 dedicated_resources=vertex.AiEndpointWithModelGardenDeploymentDeployConfigDedicatedResourcesArgs(
@@ -460,7 +587,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
         project_number = gcp.organizations.get_project_output(
             project_id=self._project, opts=pulumi.InvokeOutputOptions(parent=self)
         ).number
-        # Dedicated (and PSC) endpoints answer on their own DNS name, not the shared regional API host.
+        # Dedicated endpoints answer on their own DNS name, not the shared regional API host.
         return pulumi.Output.all(deployment.endpoint, project_number, self._project).apply(
             lambda parts: (
                 f"https://{parts[0]}.{mode.region}-{parts[1]}.prediction.vertexai.goog"
@@ -682,6 +809,61 @@ class InferenceEndpoint(pulumi.ComponentResource):
                     ),
                 )
             )
+        image: pulumi.Input[str] = mode.server_image
+        image_deps: list[pulumi.Resource] = []
+        hub_path = docker_hub_path(mode.server_image)
+        if hub_path is not None:
+            remote = gcp.artifactregistry.Repository(
+                f"{name}-dockerhub",
+                project=self._project,
+                location=mode.region,
+                repository_id=mode.remote_repository,
+                format="DOCKER",
+                mode="REMOTE_REPOSITORY",
+                description="Docker Hub, proxied and cached in the project: the model server image is pulled from here",
+                remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
+                    description="Docker Hub",
+                    docker_repository=gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
+                        public_repository="DOCKER_HUB"
+                    ),
+                ),
+                labels={**self._labels, "component": "inference"},
+                opts=child,
+            )
+            self.resources["image_repository"] = remote
+            image_deps.append(remote)
+            image = pulumi.Output.concat(
+                f"{mode.region}-docker.pkg.dev/", self._project, f"/{mode.remote_repository}/{hub_path}"
+            )
+        model_arg = mode.model
+        volumes: list[cloudrunv2.ServiceTemplateVolumeArgs] | None = None
+        mounts: list[cloudrunv2.ServiceTemplateContainerVolumeMountArgs] | None = None
+        weights = gcs_model(mode.model)
+        if weights is not None:
+            bucket, path = weights
+            model_arg = f"{WEIGHTS_MOUNT}/{path}"
+            volumes = [
+                cloudrunv2.ServiceTemplateVolumeArgs(
+                    name="weights",
+                    # implicit-dirs: a copied model tree has no directory placeholder objects.
+                    gcs=cloudrunv2.ServiceTemplateVolumeGcsArgs(bucket=bucket, read_only=True, mount_options=["implicit-dirs"]),
+                )
+            ]
+            mounts = [cloudrunv2.ServiceTemplateContainerVolumeMountArgs(name="weights", mount_path=WEIGHTS_MOUNT)]
+            reader = gcp.storage.BucketIAMMember(
+                f"{name}-weights-reader",
+                bucket=bucket,
+                role="roles/storage.objectViewer",
+                member=account.email.apply(lambda e: f"serviceAccount:{e}"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            )
+            grants.append(reader)
+        # The startup window: weights read from a mounted bucket load in about the probe's own
+        # window; a Hugging Face download at every cold start (~15 GB for a 7B model) gets the
+        # longest window Cloud Run allows, 480 s (see the limits above). The initial delay is a floor
+        # on every cold start, so it is spent only where the download needs it.
+        period = 10
+        initial_delay = 0 if weights is not None else STARTUP_PROBE_MAX_DELAY_S
         service = cloudrunv2.Service(
             name,
             name=mode.service_name,
@@ -709,10 +891,12 @@ class InferenceEndpoint(pulumi.ComponentResource):
                     ],
                 ) if mode.vpc_egress is not None else None,
                 gpu_zonal_redundancy_disabled=not mode.gpu_zonal_redundancy,
+                volumes=volumes,
                 containers=[
                     cloudrunv2.ServiceTemplateContainerArgs(
-                        image=mode.server_image,
-                        args=vllm_args(mode.model, served, SERVER_PORT, mode.max_model_len, 1),
+                        image=image,
+                        args=vllm_args(model_arg, served, SERVER_PORT, mode.max_model_len, 1),
+                        volume_mounts=mounts,
                         ports=cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=SERVER_PORT, name="http1"),
                         envs=envs or None,
                         resources=cloudrunv2.ServiceTemplateContainerResourcesArgs(
@@ -723,8 +907,8 @@ class InferenceEndpoint(pulumi.ComponentResource):
                         ),
                         startup_probe=cloudrunv2.ServiceTemplateContainerStartupProbeArgs(
                             http_get=cloudrunv2.ServiceTemplateContainerStartupProbeHttpGetArgs(path=HEALTH_PATH, port=SERVER_PORT),
-                            # Loading weights takes minutes: allow up to 240 s before the instance is replaced.
-                            initial_delay_seconds=0, period_seconds=10, timeout_seconds=5, failure_threshold=24,
+                            initial_delay_seconds=initial_delay, period_seconds=period, timeout_seconds=5,
+                            failure_threshold=STARTUP_PROBE_MAX_FAILURE_WINDOW_S // period,
                         ),
                         liveness_probe=cloudrunv2.ServiceTemplateContainerLivenessProbeArgs(
                             http_get=cloudrunv2.ServiceTemplateContainerLivenessProbeHttpGetArgs(path=HEALTH_PATH, port=SERVER_PORT),
@@ -734,7 +918,7 @@ class InferenceEndpoint(pulumi.ComponentResource):
                 ],
                 labels={**self._labels, "component": "inference"},
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*grants, *image_deps]),
         )
         self._gpu_service = service
         self.metrics_target = service.name

@@ -60,7 +60,8 @@ def test_edge_has_tls_policy_managed_cert_and_cloud_armor(prod: ProgramRun) -> N
 def test_dedicated_inference_with_gemini_fallback_reached_privately(prod: ProgramRun) -> None:
     gpu = next(r.inputs for r in prod.of_type(SERVICE) if r.inputs["name"] == "inference")
     assert gpu["template"]["nodeSelector"] == {"accelerator": "nvidia-l4"} and gpu["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
-    assert gpu["template"]["containers"][0]["image"].split("@")[0].endswith("-docker.pkg.dev/stagewise-prod/mirror/vllm-openai")
+    # Docker Hub's vLLM, pulled through the remote repository the stack declares (nothing mirrored by hand).
+    assert gpu["template"]["containers"][0]["image"].split("@")[0] == "us-central1-docker.pkg.dev/stagewise-prod/dockerhub/vllm/vllm-openai"
     assert gpu["deletionProtection"] is True and gpu["template"]["vpcAccess"]["egress"] == "ALL_TRAFFIC"
     for service in chat_services(prod).values():
         env = env_of(service)
@@ -158,7 +159,7 @@ def test_bad_prod_config_fails_before_any_resource(key: str, value: object, phra
     "inference",
     [
         None,  # the stack file's default: cloudrun-gpu
-        {"mode": "vertex", "model": "google/gemma-3-4b-it", "fallbackModel": "gemini-2.5-flash", "privateEndpoint": True},
+        {"mode": "vertex", "model": "google/gemma-3-4b-it", "fallbackModel": "gemini-2.5-flash"},
         {"mode": "gpu-vm", "model": "Qwen/Qwen2.5-7B-Instruct", "fallbackModel": "gemini-2.5-flash", "region": "us-central1"},
     ],
 )

@@ -22,6 +22,7 @@ from components.inference import (
     CLOUD_RUN_GPU_REGIONS,
     DEFAULT_CPU_SERVER_IMAGE,
     DEFAULT_GPU_SERVER_IMAGE,
+    VERTEX_PRIVATE_ENDPOINT_UNSUPPORTED,
     check_cloudrun_gpu,
     check_gpu_vm,
     check_vertex,
@@ -32,6 +33,8 @@ from stacks.config.regions import check_region
 
 _GEMINI = r"^[a-z0-9][-a-z0-9.@]*$"
 _HF_MODEL = r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*$"
+# A copy of the weights in Cloud Storage, mounted read-only by the Cloud Run GPU service.
+_GCS_MODEL = r"^gs://[a-z0-9][-a-z0-9_.]{1,220}[a-z0-9]/[^\s]+$"
 _SERVED_NAME = r"^[A-Za-z0-9][-A-Za-z0-9_./:]{0,127}$"
 _SECRET_ID = r"^[A-Za-z0-9_-]{1,255}$"
 _IMAGE = r"^[a-z0-9][-a-z0-9./_:]*(@sha256:[a-f0-9]{64}|:[-A-Za-z0-9_.]{1,128})$"
@@ -90,7 +93,7 @@ class VertexInferenceConfig(_SelfHostedConfig):
     accelerator_count: int = Field(1, ge=1, le=16, description="GPUs per replica (must match the machine type)")
     min_replicas: int = Field(1, ge=0, le=100, description="replicas always serving (Vertex AI needs at least 1)")
     max_replicas: int = Field(2, ge=1, le=100, description="replicas at peak (autoscaled on GPU/CPU load)")
-    private_endpoint: bool = Field(False, description="reach the endpoint only through Private Service Connect (needs stagewise:network)")
+    private_endpoint: bool = Field(False, description="not supported (Private Service Connect); see the error it gives")
     accept_eula: bool = Field(False, description="accept the model's licence (required for publisher models such as Gemma)")
     spot: bool = Field(False, description="Spot VMs for the replicas (cheaper, can be preempted)")
 
@@ -104,6 +107,13 @@ class VertexInferenceConfig(_SelfHostedConfig):
                 f"model {value!r}: use a Model Garden publisher model (publishers/google/models/gemma3@gemma-3-4b-it) "
                 "or a Hugging Face id (org/name)"
             )
+        return value
+
+    @field_validator("private_endpoint")
+    @classmethod
+    def _no_private_endpoint(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(VERTEX_PRIVATE_ENDPOINT_UNSUPPORTED)
         return value
 
     @model_validator(mode="after")
@@ -187,7 +197,10 @@ class CloudRunGpuInferenceConfig(_SelfHostedConfig):
     """vLLM on Cloud Run with one NVIDIA L4 per instance, scaled to zero when idle."""
 
     mode: Literal["cloudrun-gpu"]
-    model: str = Field(pattern=_HF_MODEL, description="Hugging Face model id served by vLLM, e.g. google/gemma-3-4b-it")
+    model: str = Field(
+        description="Hugging Face model id served by vLLM (downloaded at each cold start), e.g. google/gemma-3-4b-it, "
+        "or gs://BUCKET/PATH of a copy of its weights, mounted read-only (faster cold starts; set servedModelName)",
+    )
     service_name: str = Field("inference", pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", description="Cloud Run service name")
     gpu: Literal["nvidia-l4"] = Field("nvidia-l4", description="GPU type (Cloud Run services offer nvidia-l4)")
     cpu: int = Field(8, description="vCPUs per instance (Cloud Run needs at least 4 with a GPU)")
@@ -198,11 +211,28 @@ class CloudRunGpuInferenceConfig(_SelfHostedConfig):
     gpu_zonal_redundancy: bool = Field(
         False, description="reserve capacity in other zones for failover (costs more; off: best-effort failover)"
     )
-    server_image: str = Field(DEFAULT_GPU_SERVER_IMAGE, pattern=_IMAGE, description="OpenAI-compatible server image, pinned")
+    server_image: str = Field(
+        DEFAULT_GPU_SERVER_IMAGE, pattern=_IMAGE,
+        description="OpenAI-compatible server image, pinned; a Docker Hub image (docker.io/…) is pulled through a remote "
+        "Artifact Registry repository the stack declares",
+    )
     max_model_len: int | None = Field(None, ge=256, le=1_048_576, description="vLLM --max-model-len (context window)")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        import re
+
+        if not (re.match(_HF_MODEL, value) or re.match(_GCS_MODEL, value)):
+            raise ValueError(
+                f"model {value!r}: use a Hugging Face id (org/name) or gs://BUCKET/PATH of a copy of the model's weights"
+            )
+        return value
 
     @model_validator(mode="after")
     def _gcp_constraints(self) -> "CloudRunGpuInferenceConfig":
+        if self.model.startswith("gs://") and not self.served_model_name:
+            raise ValueError(f"model {self.model} is a Cloud Storage path: set servedModelName, the name the API answers to")
         check_cloudrun_gpu(
             region=self.region,
             cpu=self.cpu,

@@ -1,0 +1,248 @@
+"""Issue 14, prod half: what GCP would refuse, or what would never work, on the first `pulumi up --stack prod`.
+
+Each test runs the real prod program under the offline engine (or a component the way prod composes
+it) and fails if the defect it names comes back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import one
+
+from components.alerting import check_uptime_path
+from components.chat_service import HEALTH_PATH
+from components.edge import BODY_FAMILIES
+from components.inference import (
+    STARTUP_PROBE_MAX_DELAY_S,
+    STARTUP_PROBE_MAX_FAILURE_WINDOW_S,
+    CloudRunGpu,
+    InferenceEndpoint,
+    InferenceEndpointArgs,
+    docker_hub_path,
+)
+from stacks.program import main as stagewise_program
+from stagewise.engine import ProgramError, ProgramRun, load_stack_file, run_program
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE = "gcp:cloudrunv2/service:Service"
+BUCKET = "gcp:storage/bucket:Bucket"
+DAY = 86_400
+DIGEST = "sha256:" + "4" * 64
+
+
+def prod_config(**overrides: Any) -> dict[str, str]:
+    """Pulumi.prod.yaml with real-looking values where it holds placeholders."""
+    config = load_stack_file("prod", ROOT)
+    inference = json.loads(config["stagewise:inference"])
+    if "REPLACE-ME" in inference["serverImage"] or inference["serverImage"].endswith("0" * 64):
+        inference["serverImage"] = f"docker.io/vllm/vllm-openai@{DIGEST}"
+    config["stagewise:inference"] = json.dumps(inference)
+    for section, value in (("stagewise:budget", {"billingAccount": "0A1B2C-3D4E5F-6A7B8C"}),
+                           ("stagewise:edge", {"domains": ["chat.acme-corp.dev"]}),
+                           ("stagewise:alerting", {"emails": ["oncall@acme-corp.dev"]})):
+        merged = {**json.loads(config[section]), **value}
+        config[section] = json.dumps(merged)
+    if "REPLACE-ME" in config.get("gcp:project", ""):
+        config["gcp:project"] = "stagewise-prod"
+    for key, value in overrides.items():
+        config[key.replace("__", ":")] = json.dumps(value) if not isinstance(value, str) else value
+    return config
+
+
+@pytest.fixture(scope="module")
+def prod() -> ProgramRun:
+    return run_program(stagewise_program, project="stagewise", stack="prod", config=prod_config())
+
+
+def gpu_service(run: ProgramRun) -> Any:
+    return next(r for r in run.of_type(SERVICE) if r.inputs["name"] == "inference")
+
+
+# 5. The model server image: a registry the project can pull from, with nothing to mirror by hand.
+def test_vllm_is_pulled_through_a_declared_docker_hub_remote_repository(prod: ProgramRun) -> None:
+    gpu = gpu_service(prod)
+    image = gpu.inputs["template"]["containers"][0]["image"]
+    assert image == f"us-central1-docker.pkg.dev/stagewise-prod/dockerhub/vllm/vllm-openai@{DIGEST}"
+    [remote] = [r for r in prod.of_type("gcp:artifactregistry/repository:Repository") if r.inputs.get("mode") == "REMOTE_REPOSITORY"]
+    assert remote.inputs["repositoryId"] == "dockerhub" and remote.inputs["location"] == "us-central1"
+    assert remote.inputs["format"] == "DOCKER"
+    assert remote.inputs["remoteRepositoryConfig"]["dockerRepository"] == {"publicRepository": "DOCKER_HUB"}
+    # Created before the service that pulls from it.
+    assert remote.urn in gpu.dependencies
+
+
+def test_docker_hub_names_follow_dockers_own_rules() -> None:
+    assert docker_hub_path("docker.io/vllm/vllm-openai:v0.10.1") == "vllm/vllm-openai:v0.10.1"
+    assert docker_hub_path("vllm/vllm-openai@sha256:" + "a" * 64) == "vllm/vllm-openai@sha256:" + "a" * 64
+    assert docker_hub_path("docker.io/ubuntu:24.04") == "library/ubuntu:24.04"
+    assert docker_hub_path("us-central1-docker.pkg.dev/p/r/vllm@sha256:" + "a" * 64) is None
+    assert docker_hub_path("public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.10.1") is None
+
+
+def test_an_own_registry_image_is_used_as_is_without_a_remote_repository(run_component: Any) -> None:
+    own = "us-central1-docker.pkg.dev/stagewise-test/models/vllm-openai@sha256:" + "b" * 64
+
+    def program() -> None:
+        InferenceEndpoint("llm", InferenceEndpointArgs(project="stagewise-test", mode=CloudRunGpu(
+            model="Qwen/Qwen2.5-7B-Instruct", region="us-central1", server_image=own)))
+
+    run = run_component(program)
+    assert one(run, SERVICE).inputs["template"]["containers"][0]["image"] == own
+    assert not run.of_type("gcp:artifactregistry/repository:Repository")
+
+
+# 6 and 16. Backups: a locked retention policy and no Object Versioning (GCS refuses both); each export expires.
+def test_backups_bucket_is_retained_unversioned_and_expires_after_its_retention(prod: ProgramRun) -> None:
+    buckets = {r.inputs["labels"]["bucket-class"]: r.inputs for r in prod.of_type(BUCKET)}
+    backups = buckets["backups"]
+    assert backups["retentionPolicy"] == {"retentionPeriod": str(365 * DAY), "isLocked": True}
+    assert backups["versioning"]["enabled"] is False
+    rules = [(r["action"]["type"], r["condition"]) for r in backups["lifecycleRules"]]
+    assert ("Delete", {"age": 366}) in rules
+    assert not any("numNewerVersions" in condition for _, condition in rules)
+    # No bucket of the stack has both protections.
+    for bucket in buckets.values():
+        assert not (bucket.get("retentionPolicy") and bucket["versioning"]["enabled"]), bucket["labels"]
+    assert buckets["data"]["versioning"]["enabled"] is True
+
+
+def test_firestore_export_caller_and_agent_may_use_the_backups_bucket(prod: ProgramRun) -> None:
+    job = one(prod, "gcp:cloudscheduler/job:Job")
+    caller = job.inputs["httpTarget"]["oauthToken"]["serviceAccountEmail"]
+    grants = {r.name: r for r in prod.of_type("gcp:storage/bucketIAMMember:BucketIAMMember") if r.name.startswith("firestore-export-")}
+    caller_grant = grants["firestore-export-caller-bucket"]
+    assert caller_grant.inputs["member"] == f"serviceAccount:{caller}"
+    assert caller_grant.inputs["bucket"] == "stagewise-prod-prod-backups"
+    assert caller_grant.inputs["role"] == "roles/storage.admin"
+    assert grants["firestore-export-agent-writer"].inputs["member"].endswith("@gcp-sa-firestore.iam.gserviceaccount.com")
+    # The first scheduled run already has both grants.
+    assert {caller_grant.urn, grants["firestore-export-agent-writer"].urn} <= set(job.dependencies)
+
+
+# 7. The budget: created on the billing account through a provider that names a quota project.
+def test_budget_calls_bill_the_stage_project_with_the_budget_api_enabled_there(prod: ProgramRun) -> None:
+    budget = one(prod, "gcp:billing/budget:Budget")
+    [provider] = prod.of_type("pulumi:providers:gcp")
+    assert provider.inputs["billingProject"] == "stagewise-prod" and provider.inputs["userProjectOverride"] == "true"
+    assert budget.provider.startswith(provider.urn)
+    api = prod.by_name("budget-api")
+    assert api.inputs == {**api.inputs, "project": "stagewise-prod", "service": "billingbudgets.googleapis.com"}
+    assert api.urn in budget.dependencies
+    assert budget.inputs["billingAccount"] == "0A1B2C-3D4E5F-6A7B8C"
+
+
+def test_budget_quota_project_can_be_another_project() -> None:
+    config = prod_config()
+    config["stagewise:budget"] = json.dumps({**json.loads(config["stagewise:budget"]), "billingProject": "acme-billing-ops"})
+    run = run_program(stagewise_program, project="stagewise", stack="prod", config=config)
+    [provider] = run.of_type("pulumi:providers:gcp")
+    assert provider.inputs["billingProject"] == "acme-billing-ops"
+    assert run.by_name("budget-api").inputs["project"] == "acme-billing-ops"
+
+
+# 12. The uptime check probes a path that reaches the container.
+def test_uptime_check_probes_the_chat_services_health_path_not_a_reserved_one(prod: ProgramRun) -> None:
+    check = one(prod, "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig").inputs
+    path = check["httpCheck"]["path"]
+    assert not path.endswith("z")
+    assert path == (HEALTH_PATH if not HEALTH_PATH.endswith("z") else "/health")
+    with pytest.raises(ValueError, match="Cloud Run reserves"):
+        check_uptime_path("/healthz")
+
+
+def test_a_reserved_uptime_path_fails_before_any_resource() -> None:
+    config = prod_config()
+    config["stagewise:alerting"] = json.dumps({**json.loads(config["stagewise:alerting"]), "uptimePath": "/healthz"})
+    with pytest.raises(ProgramError) as caught:
+        run_program(stagewise_program, project="stagewise", stack="prod", config=config)
+    assert "stagewise:alerting.uptimePath" in str(caught.value) and "Cloud Run reserves" in str(caught.value)
+
+
+# 13. freeTextPaths reaches the Cloud Armor policy.
+def test_free_text_paths_reach_the_armor_rules(prod: ProgramRun) -> None:
+    paths = json.loads(load_stack_file("prod", ROOT)["stagewise:edge"])["armor"]["freeTextPaths"]
+    assert paths == ["/v1/chat/completions"]
+    rules = one(prod, "gcp:compute/securityPolicy:SecurityPolicy").inputs["rules"]
+    waf = {r["description"].split()[2]: r["match"]["expr"]["expression"] for r in rules if "expr" in r["match"]}
+    assert waf, "no WAF rules"
+    for rule, expression in waf.items():
+        skips = expression.startswith("!request.path.startsWith('/v1/chat/completions') && ")
+        assert skips == (rule.split("-")[0] in BODY_FAMILIES), (rule, expression)
+
+
+# 17. The GPU service's startup window: within Cloud Run's limits, and as long as they allow for a download.
+def test_gpu_startup_probe_uses_the_longest_window_cloud_run_allows(prod: ProgramRun) -> None:
+    probe = gpu_service(prod).inputs["template"]["containers"][0]["startupProbe"]
+    assert probe["initialDelaySeconds"] <= STARTUP_PROBE_MAX_DELAY_S == 240
+    assert probe["failureThreshold"] * probe["periodSeconds"] <= STARTUP_PROBE_MAX_FAILURE_WINDOW_S == 240
+    assert probe["periodSeconds"] >= probe["timeoutSeconds"]
+    # A Hugging Face id is downloaded at each cold start: 480 s, not the 240 s that was too short.
+    assert probe["initialDelaySeconds"] + probe["failureThreshold"] * probe["periodSeconds"] == 480
+
+
+def test_gpu_weights_from_cloud_storage_are_mounted_read_only(run_component: Any) -> None:
+    mode = CloudRunGpu(model="gs://acme-models/qwen2.5-7b-instruct", region="us-central1",
+                       served_model_name="qwen2.5-7b-instruct", server_image="docker.io/vllm/vllm-openai@" + DIGEST)
+
+    def program() -> None:
+        InferenceEndpoint("llm", InferenceEndpointArgs(project="stagewise-test", mode=mode))
+
+    run = run_component(program)
+    service = one(run, SERVICE).inputs["template"]
+    container = service["containers"][0]
+    assert service["volumes"] == [{"name": "weights", "gcs": {"bucket": "acme-models", "readOnly": True, "mountOptions": ["implicit-dirs"]}}]
+    assert container["volumeMounts"] == [{"name": "weights", "mountPath": "/models"}]
+    assert container["args"][:2] == ["--model", "/models/qwen2.5-7b-instruct"]
+    reader = one(run, "gcp:storage/bucketIAMMember:BucketIAMMember").inputs
+    assert reader["bucket"] == "acme-models" and reader["role"] == "roles/storage.objectViewer"
+    assert reader["member"] == f"serviceAccount:{service['serviceAccount']}"
+    # Weights on Google's network need no download window: no floor on every cold start.
+    assert container["startupProbe"]["initialDelaySeconds"] == 0
+
+
+@pytest.mark.parametrize(
+    ("inference", "phrase"),
+    [
+        ({"model": "gs://acme-models/qwen"}, "set servedModelName"),
+        ({"model": "gs:/acme-models"}, "gs://BUCKET/PATH"),
+    ],
+)
+def test_bad_gpu_weights_location_fails_before_any_resource(inference: dict[str, Any], phrase: str) -> None:
+    config = prod_config()
+    settings = {**json.loads(config["stagewise:inference"]), **inference}
+    settings.pop("servedModelName", None)
+    config["stagewise:inference"] = json.dumps(settings)
+    with pytest.raises(ProgramError) as caught:
+        run_program(stagewise_program, project="stagewise", stack="prod", config=config)
+    assert phrase in str(caught.value) and "stagewise:inference" in str(caught.value)
+
+
+# 20. A private Vertex endpoint the app could not reach is refused, naming the key and the alternative.
+def test_vertex_private_endpoint_fails_before_any_resource() -> None:
+    config = prod_config()
+    config["stagewise:inference"] = json.dumps({"mode": "vertex", "model": "google/gemma-3-4b-it",
+                                                "fallbackModel": "gemini-2.5-flash", "privateEndpoint": True})
+    with pytest.raises(ProgramError) as caught:
+        run_program(stagewise_program, project="stagewise", stack="prod", config=config)
+    message = str(caught.value)
+    assert "stagewise:inference.privateEndpoint" in message and "Private Service Connect" in message
+    assert "cloudrun-gpu or gpu-vm" in message
+
+
+# 21. us-east4 is a Cloud Run GPU region.
+def test_us_east4_hosts_the_gpu_service() -> None:
+    config = prod_config()
+    settings = {**json.loads(config["stagewise:inference"]), "region": "us-east4"}
+    config["stagewise:inference"] = json.dumps(settings)
+    config["stagewise:network"] = json.dumps({**json.loads(config["stagewise:network"]),
+                                              "subnets": {"us-central1": {"cidr": "10.10.0.0/24"},
+                                                          "europe-west1": {"cidr": "10.20.0.0/24"},
+                                                          "us-east4": {"cidr": "10.30.0.0/24"}}})
+    run = run_program(stagewise_program, project="stagewise", stack="prod", config=config)
+    gpu = gpu_service(run)
+    assert gpu.inputs["location"] == "us-east4"
+    assert gpu.inputs["template"]["containers"][0]["image"].startswith("us-east4-docker.pkg.dev/stagewise-prod/dockerhub/")
