@@ -827,6 +827,19 @@ class InferenceEndpoint(pulumi.ComponentResource):
                         public_repository="DOCKER_HUB"
                     ),
                 ),
+                # A cache: old copies are deleted after 90 days (the recent ones kept), and a pull
+                # after that re-fetches from Docker Hub.
+                cleanup_policy_dry_run=False,
+                cleanup_policies=[
+                    gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+                        id="keep-recent", action="KEEP",
+                        most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(keep_count=5),
+                    ),
+                    gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+                        id="delete-old", action="DELETE",
+                        condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(older_than=f"{90 * 86_400}s"),
+                    ),
+                ],
                 labels={**self._labels, "component": "inference"},
                 opts=child,
             )
