@@ -272,7 +272,7 @@ def second_deploy_overrides(config: Mapping[str, str]) -> dict[str, str]:
 def _images(resource: Resource) -> list[str]:
     base = "template.template.containers" if resource.type == CLOUD_RUN_JOB else "template.containers"
     containers = as_list(resource.get(base))
-    return [c.get("image") for c in containers if isinstance(c, dict) and isinstance(c.get("image"), str)]
+    return [str(c["image"]) for c in containers if isinstance(c, dict) and isinstance(c.get("image"), str)]
 
 
 def _repository_path(image: str) -> str:
@@ -312,7 +312,7 @@ def check_second_deploy(first_run: ProgramRun, second_run: ProgramRun, overrides
             continue
         ignore = after.declared.ignore_changes
         changes = effective_changes(before.inputs, after.inputs, ignore)
-        forcing = [path for path in changes if forces_replacement(after.type, path)]
+        forcing = _forcing(after.type, before.inputs, after.inputs, changes)
         if forcing:
             replaced.add(urn)
             _replacement(phase, before, after, forcing)
@@ -346,23 +346,50 @@ def check_second_deploy(first_run: ProgramRun, second_run: ProgramRun, overrides
     for resource in added:
         name = cloud_name(resource)
         if name and name in names_gone:
-            previous = names_gone[name]
+            namesake = names_gone[name]
             phase.add(
                 "deploy-rename-conflict", "second-deploy", resource, NAME_FIELD.get(resource.type, "name"),
-                f"{resource.name} takes the cloud name of {previous.name}, which the same deploy deletes only afterwards: "
+                f"{resource.name} takes the cloud name of {namesake.name}, which the same deploy deletes only afterwards: "
                 "creation fails with 'already exists'",
-                f"add opts=ResourceOptions(aliases=[Alias(name={previous.name!r})]) so the engine sees a rename, not a new resource",
+                f"add opts=ResourceOptions(aliases=[Alias(name={namesake.name!r})]) so the engine sees a rename, not a new resource",
             )
     if not fresh:
         phase.notes.append("no image changed content between the deploys (no build and no digest in the config)")
     return phase
 
 
-def forces_replacement(type_token: str, path: str) -> bool:
-    """Whether the provider replaces the resource when ``path`` changes (its immutable fields)."""
-    from stagewise.readiness.provider_facts import forces_replacement as provider_forces_replacement
+def _forcing(type_token: str, before: dict[str, Any], after: dict[str, Any], changes: list[str]) -> list[str]:
+    """The changed paths that make the provider replace the resource (its immutable inputs). A
+    changed block or list (added, removed, resized) replaces it when an immutable input inside it
+    takes another value."""
+    from stagewise.readiness.provider_facts import force_new_within, forces_replacement
 
-    return provider_forces_replacement(type_token, path)
+    found: list[str] = []
+    for path in changes:
+        if forces_replacement(type_token, path):
+            found.append(path)
+            continue
+        for inner in sorted(force_new_within(type_token, path)):
+            if _values_at(before, inner) != _values_at(after, inner):
+                found.append(inner)
+                break
+    return found
+
+
+def _values_at(value: Any, pattern: str) -> list[Any]:
+    """Every value at a provider path (``a.b[].c``: ``[]`` spans every item), absent ones as None."""
+    current: list[Any] = [value]
+    for part in pattern.split("."):
+        name, many = (part[:-2], True) if part.endswith("[]") else (part, False)
+        step: list[Any] = []
+        for item in current:
+            inner = item.get(name) if isinstance(item, dict) else None
+            if many:
+                step += inner if isinstance(inner, list) else [inner] if isinstance(inner, dict) else [None]
+            else:
+                step.append(inner)
+        current = step
+    return current
 
 
 def _replacement(phase: Phase, before: Resource, after: Resource, forcing: list[str]) -> None:
