@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from stacks.config.model import STAGES, StackConfig
+from stacks.config.placeholders import find_placeholders
+from stacks.config.placeholders import report as placeholder_report
 
 NAMESPACE = "stagewise"
 # Provider keys we read; other gcp:* keys configure the provider itself and are passed through.
@@ -39,6 +41,7 @@ def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     """Validate the flat Pulumi config of ``stack``; raise ConfigError naming every bad key."""
     document: dict[str, Any] = {"gcp": {}}
     problems: list[str] = []
+    read: dict[str, Any] = {}
     for key, value in sorted(raw.items()):
         namespace, _, name = key.partition(":")
         try:
@@ -46,6 +49,8 @@ def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         except ConfigError as exc:
             problems.append(f"{key}: {exc}")
             continue
+        if namespace in (NAMESPACE, "gcp"):
+            read[key] = parsed
         if namespace == NAMESPACE:
             document[name] = parsed
         elif namespace == "gcp" and name in GCP_KEYS:
@@ -58,6 +63,11 @@ def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         problems.append(
             f"stagewise:stage: {source} is not a stage; set `pulumi config set stagewise:stage <{'|'.join(STAGES)}>`"
         )
+    # Placeholders first: a REPLACE-ME value would otherwise fail its own validator with a less
+    # useful message (a project id pattern, a member prefix), one key at a time.
+    marked = find_placeholders(read)
+    if marked:
+        raise ConfigError(_report(stack, [*problems, *placeholder_report(stack, marked)]))
     if problems:
         raise ConfigError(_report(stack, problems))
     try:
