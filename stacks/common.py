@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,16 +10,16 @@ import pulumi
 
 from components.apis import ProjectServices, ProjectServicesArgs
 from components.buckets import BucketSet, BucketSetArgs, BucketSpec
-from components.chat_service import ChatService, ChatServiceArgs, TrafficSplit, VpcEgress
+from components.chat_service import ChatService, ChatServiceArgs, GrantHook, TrafficSplit, VpcEgress
 from components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
 from components.iam import BucketRole, Grant, ProjectRole
 from components.inference import InferenceEndpoint, InferenceEndpointArgs, ManagedModel
 from components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
-from components.secrets import SecretSet, SecretSetArgs
+from components.secrets import SecretSet, SecretSetArgs, no_key_matches
 from components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
 from stacks.config import ConfigError, StackConfig
 from stacks.config.inference import ManagedInferenceConfig
-from stacks.config.service import ServiceConfig
+from stacks.config.service import PARTNER_KEY_PREFIX, ServiceConfig
 
 APP_DIR = str(Path(__file__).resolve().parent.parent / "app")
 
@@ -94,16 +95,49 @@ def bucket_set(config: StackConfig, apis: ProjectServices) -> BucketSet:
 
 
 def secret_set(config: StackConfig, apis: ProjectServices, secret_ids: list[str]) -> SecretSet:
+    """The stage's secrets, each with a first version the app starts with (see `initial_secret_value`)."""
+    readers = _secret_readers(config)
     return SecretSet(
         "secrets",
         SecretSetArgs(
             project=config.gcp.project,
             secret_ids=secret_ids,
             replica_locations=[config.gcp.region],
+            initial_values={
+                secret_id: initial_secret_value(readers[secret_id], secret_id) for secret_id in secret_ids if secret_id in readers
+            },
             labels=config.all_labels,
+            depends_on=apis.ready,
         ),
         opts=pulumi.ResourceOptions(depends_on=apis.ready),
     )
+
+
+def _secret_readers(config: StackConfig) -> dict[str, str]:
+    """Secret id -> the app variable it is injected as (service.secretEnv, and each partner's key)."""
+    readers = {secret: variable for variable, secret in config.service.secret_env.items()}
+    if config.partners is not None:
+        readers.update({secret: variable for variable, secret in config.partners.secrets.items()})
+    return readers
+
+
+def initial_secret_value(variable: str, secret_id: str) -> str:
+    """The first version of a secret read as ``variable``: a key set no key matches, in the form the
+    app parses (app/src/chatapp/auth.py, settings.py). The app then starts and answers every keyed
+    request with 401 until `gcloud secrets versions add` puts the real keys in.
+
+    - CHAT_API_KEYS: JSON tenant -> key; a digest stands in for a key (`{"no-keys-yet": "sha256:…"}`).
+    - CHAT_API_KEY_<TENANT>: one key, here one digest.
+    An empty value would not do: the app refuses an empty CHAT_API_KEYS object and an empty
+    partner key at startup, so the revision would never become ready.
+    """
+    digest = no_key_matches(secret_id)
+    if variable == "CHAT_API_KEYS":
+        return json.dumps({"no-keys-yet": digest})
+    if variable.startswith(PARTNER_KEY_PREFIX):
+        return digest
+    # stacks/config/service.py admits only the two API-key forms in secretEnv.
+    raise ConfigError(f"stagewise:service.secretEnv.{variable}: no first value is known for it; keep only API-key variables there")
 
 
 def managed_model(config: StackConfig) -> InferenceEndpoint:
@@ -145,8 +179,12 @@ class ServiceWiring:
     ingress: str | None = None
     default_uri_disabled: bool = False
     extra_env: dict[str, pulumi.Input[str]] | None = None
+    # Ignored: revisions are named by Cloud Run and the version is carried by the traffic tag
+    # (stacks/config/releases.py). Kept so callers that still pass it keep working; drop it there.
     revision_suffix: str | None = None
     account_id: str | None = None
+    # Other endpoints the service calls (e.g. staging's test VM): granted before the service too.
+    also_calls: tuple[InferenceEndpoint, ...] = ()
 
 
 def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring: ServiceWiring) -> ChatService:
@@ -174,6 +212,13 @@ def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring:
         env["CHAT_TTL_DAYS"] = str(config.firestore.ttl_days)
     env.update(service.env)
     env.update(wiring.extra_env or {})
+    secret_ids = list(service.secret_env.values())
+    ready = [*wiring.apis.ready, *wiring.secrets.ready(secret_ids)]
+
+    def endpoint_grants(endpoint: InferenceEndpoint) -> GrantHook:
+        # Declared before the service (which waits for them), under the names they always had.
+        return lambda member, waits: endpoint.authorize(name, member, depends_on=[*waits])
+
     chat = ChatService(
         name,
         ChatServiceArgs(
@@ -200,13 +245,13 @@ def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring:
             grants=grants,
             vpc_egress=wiring.vpc_egress,
             traffic=list(wiring.traffic),
-            revision_suffix=wiring.revision_suffix,
+            grant_hooks=[endpoint_grants(endpoint) for endpoint in (wiring.endpoint, *wiring.also_calls)],
             account_id=wiring.account_id,
             labels=config.all_labels,
-            depends_on=wiring.apis.ready,
+            # The APIs enabled, every secret it reads holding a version: before the account and the service.
+            depends_on=ready,
         ),
     )
-    wiring.endpoint.authorize(name, chat.service_account.email.apply(lambda email: f"serviceAccount:{email}"))
     return chat
 
 

@@ -109,7 +109,9 @@ def test_max_below_min_says_which_to_change() -> None:
         ("stagewise:service", {"cpu": "3"}, "stagewise:service.cpu"),
         ("stagewise:service", {"env": {"port": "1"}}, "UPPER_SNAKE_CASE"),
         ("stagewise:service", {"env": {"PORT": "1"}}, "set by Cloud Run"),
-        ("stagewise:service", {"env": {"A": "1"}, "secretEnv": {"A": "s"}}, "keep each name in one"),
+        ("stagewise:service", {"env": {"CHAT_API_KEYS": "1"}, "secretEnv": {"CHAT_API_KEYS": "s"}}, "keep each name in one"),
+        # Cloud Run reads secrets at `latest` on the first revision: only variables the program can seed.
+        ("stagewise:service", {"secretEnv": {"CHAT_OPENAI_API_KEY": "openai"}}, "only do for CHAT_API_KEYS"),
         ("stagewise:service", {"public": True, "invokers": ["user:a@b.c"]}, "drop one of them"),
         ("stagewise:service", {"promptVersion": "v3", "allowedPromptVersions": ["v1"]}, "allowedPromptVersions"),
         ("stagewise:service", {"ingress": "everyone"}, "stagewise:service.ingress"),

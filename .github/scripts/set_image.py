@@ -1,5 +1,8 @@
 """Point a stack at the image CI built: every `stagewise:*` block with an `image` becomes
-`{mode: external, ref: IMAGE}` in Pulumi.<stack>.yaml (the runner's copy; nothing is committed).
+`{mode: external, ref: IMAGE, ignoreChanges: false}` in Pulumi.<stack>.yaml (the runner's copy;
+nothing is committed). `ignoreChanges: false` is what makes the deploy roll the new digest out:
+with it true the program leaves an existing service's image alone, so every CI deploy after the
+first would keep running the first image (stacks/config/service.py).
 
     python .github/scripts/set_image.py STACK REGION-docker.pkg.dev/PROJECT/REPO/chat@sha256:<64 hex>
 """
@@ -24,7 +27,7 @@ def set_image(stack_file: Path, image: str) -> list[str]:
     changed = []
     for key, value in config.items():
         if key.startswith("stagewise:") and isinstance(value, dict) and isinstance(value.get("image"), dict):
-            value["image"] = {"mode": "external", "ref": image}
+            value["image"] = {"mode": "external", "ref": image, "ignoreChanges": False}
             changed.append(key)
     if not changed:
         raise SystemExit(f"{stack_file.name}: no stagewise:* block with an image to set")

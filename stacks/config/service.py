@@ -13,6 +13,8 @@ _MEMORY = re.compile(r"^\d+(Mi|Gi)$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that Cloud Run reserves or that the program itself sets.
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
+# The app's per-tenant key variables (app/src/chatapp/settings.py): CHAT_API_KEY_ACME_CORP is tenant acme-corp.
+PARTNER_KEY_PREFIX = "CHAT_API_KEY_"
 
 Ingress = Literal["all", "internal", "internal-and-cloud-load-balancing"]
 
@@ -21,11 +23,18 @@ class ImageConfig(Section):
     """Where the container image comes from."""
 
     mode: Literal["build", "external"] = Field(
-        "build", description="build: from app/ with Docker into Artifact Registry; external: CI owns the image"
+        "build",
+        description="build: `pulumi up` builds app/ with a local Docker daemon and pushes it to Artifact Registry "
+        "(the deploying machine needs Docker); external: CI builds and pushes, the stack names the image by ref",
     )
     ref: str | None = Field(None, description="external mode: image reference, ideally by digest (…@sha256:…)")
+    # Default false: the ref in the stack file is what runs, so a new ref (CI's set_image.py writes one
+    # per deploy) rolls a new revision. True only when another tool rolls images out (`gcloud run
+    # deploy`): the program then never changes the image of an existing service, not even to `ref`.
     ignore_changes: bool = Field(
-        True, description="external mode: ignore later image changes so CI deploys don't fight the program"
+        False,
+        description="external mode: leave the image of an existing service alone (set true only when another tool, "
+        "e.g. `gcloud run deploy`, rolls images out; a new ref is then never deployed by `pulumi up`)",
     )
     keep_recent: int = Field(10, ge=1, le=1000, description="build mode: images kept by the registry cleanup policy")
 
@@ -83,6 +92,22 @@ class ServiceConfig(Section):
                 raise ValueError(f"environment variable {name!r} must be UPPER_SNAKE_CASE")
             if name in RESERVED_ENV:
                 raise ValueError(f"environment variable {name} is set by Cloud Run; remove it")
+        return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _seedable_secrets(cls, value: dict[str, str]) -> dict[str, str]:
+        # Cloud Run reads each secret at `latest` when the first revision starts, so the program gives
+        # every secret it creates a first version (components/secrets.py); it knows a value the app
+        # starts with only for the API-key variables.
+        for name in value:
+            if name != "CHAT_API_KEYS" and not name.startswith(PARTNER_KEY_PREFIX):
+                raise ValueError(
+                    f"{name}: the program creates a secret for each variable and gives it a first version "
+                    f"the app starts with, which it can only do for CHAT_API_KEYS and {PARTNER_KEY_PREFIX}<TENANT> "
+                    "(a key set no key matches, until you add yours); the first revision would fail reading any other "
+                    "secret. Put a non-secret value in env, or keep only the API-key variables in secretEnv"
+                )
         return value
 
     @model_validator(mode="after")
