@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -17,6 +18,8 @@ from pulumi_gcp.cloudrunv2 import (
     ServiceTemplateContainerLivenessProbeArgs,
     ServiceTemplateContainerLivenessProbeHttpGetArgs,
     ServiceTemplateContainerPortsArgs,
+    ServiceTemplateContainerReadinessProbeArgs,
+    ServiceTemplateContainerReadinessProbeHttpGetArgs,
     ServiceTemplateContainerResourcesArgs,
     ServiceTemplateContainerStartupProbeArgs,
     ServiceTemplateContainerStartupProbeHttpGetArgs,
@@ -34,8 +37,15 @@ INGRESS = {
     "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
 }
 CONTAINER_PORT = 8080
-HEALTH_PATH = "/healthz"
-READY_PATH = "/readyz"
+# Not /healthz and /readyz: Cloud Run reserves some URL paths ending in `z`, and a request to one
+# never reaches the container (https://cloud.google.com/run/docs/known-issues, "Reserved URL
+# paths"). The app serves both spellings; probes and the uptime check use these.
+HEALTH_PATH = "/health"
+READY_PATH = "/ready"
+
+# Grants a service needs that live outside it (e.g. the model endpoint's invoker role): called with
+# the service account's member and what to wait for; returns the declared grants.
+GrantHook = Callable[[pulumi.Output[str], Sequence[pulumi.Resource]], Sequence[pulumi.Resource]]
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,11 @@ class ChatServiceArgs:
     grants: list[Grant] = field(default_factory=list)
     vpc_egress: VpcEgress | None = None
     traffic: list[TrafficSplit] = field(default_factory=list)
-    revision_suffix: str | None = None
+    # Grants declared elsewhere (the model endpoint's) that the service needs before its first revision.
+    grant_hooks: list[GrantHook] = field(default_factory=list)
+    # A readiness probe: Cloud Run service health aggregates it per region, which a load balancer's
+    # serverless NEGs use to fail over to another region (and unready instances get no requests).
+    readiness_probe: bool = True
     # Service account id (6-30 chars); default "<service_name>-run". Set it when one service name runs in several regions.
     account_id: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -99,12 +113,19 @@ class ChatServiceArgs:
             raise ValueError("traffic percentages must add up to 100")
 
 
+def member_slug(member: str) -> str:
+    """A logical-name part from an IAM member: group:Dev-Team@example.com -> group-dev-team-example-com."""
+    return re.sub(r"[^a-z0-9]+", "-", member.lower()).strip("-")
+
+
 class ChatService(pulumi.ComponentResource):
     """Cloud Run v2 service + dedicated service account + its grants and invoker policy."""
 
     def __init__(self, name: str, args: ChatServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("stagewise:index:ChatService", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # A component's depends_on does not reach its children: each child waits for it itself
+        # (e.g. the APIs being enabled, the secrets having a version).
+        waits = list(args.depends_on)
 
         self.service_account = gcp.serviceaccount.Account(
             f"{name}-sa",
@@ -112,13 +133,20 @@ class ChatService(pulumi.ComponentResource):
             account_id=args.account_id or f"{args.service_name}-run"[:30],
             display_name=f"Cloud Run service {args.service_name}",
             description="Runs the chat backend; holds only the roles its caller granted.",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
         member = self.service_account.email.apply(lambda email: f"serviceAccount:{email}")
         secret_grants: list[Grant] = [SecretRole(secret_id) for secret_id in dict.fromkeys(args.secret_env.values())]
-        self.grants = declare_grants(
-            f"{name}-sa", member, [*args.grants, *secret_grants], args.project, self, [self.service_account]
-        )
+        self.grants: list[pulumi.Resource] = [
+            *declare_grants(
+                f"{name}-sa", member, [*args.grants, *secret_grants], args.project, self, [self.service_account, *waits]
+            )
+        ]
+        # Cloud Run checks at deployment that the service account may read every secret, and the
+        # first revision calls the model: every grant exists before the service is created
+        # (https://cloud.google.com/run/docs/configuring/secrets).
+        for hook in args.grant_hooks:
+            self.grants.extend(hook(member, [self.service_account, *waits]))
 
         self.service = gcp.cloudrunv2.Service(
             name,
@@ -135,21 +163,23 @@ class ChatService(pulumi.ComponentResource):
             traffics=self._traffic(args.traffic),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*self.grants, *args.depends_on],
+                depends_on=[*self.grants, *waits],
                 ignore_changes=["template.containers[0].image"] if args.ignore_image_changes else None,
             ),
         )
 
-        invoker_members = ["allUsers"] if args.public else list(args.invokers)
+        invoker_members = ["allUsers"] if args.public else list(dict.fromkeys(args.invokers))
+        # Named by member, not list position: adding or removing one renames (and so replaces) no
+        # other binding. The alias adopts a binding declared under its old positional name.
         self.invokers = [
             gcp.cloudrunv2.ServiceIamMember(
-                f"{name}-invoker-{index}",
+                f"{name}-invoker-{member_slug(invoker)}",
                 project=args.project,
                 location=args.region,
                 name=self.service.name,
                 role="roles/run.invoker",
                 member=invoker,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=f"{name}-invoker-{index}")]),
             )
             for index, invoker in enumerate(invoker_members)
         ]
@@ -157,8 +187,13 @@ class ChatService(pulumi.ComponentResource):
         self.uri: pulumi.Output[str] = self.service.uri
         self.service_name: pulumi.Output[str] = self.service.name
         self.service_account_email: pulumi.Output[str] = self.service_account.email
+        # The short name (chat-00003-abc) a later release names as its previous revision.
+        self.latest_revision: pulumi.Output[str] = self.service.latest_ready_revision.apply(
+            lambda revision: (revision or "").rsplit("/", 1)[-1]
+        )
         self.register_outputs(
-            {"uri": self.uri, "service_name": self.service_name, "service_account_email": self.service_account_email}
+            {"uri": self.uri, "service_name": self.service_name, "service_account_email": self.service_account_email,
+             "latest_revision": self.latest_revision}
         )
 
     def _template(self, args: ChatServiceArgs) -> ServiceTemplateArgs:
@@ -194,6 +229,16 @@ class ChatService(pulumi.ComponentResource):
                 timeout_seconds=3,
                 failure_threshold=3,
             ),
+            # Service health: a region is healthy while >= 60 % of its instances pass this probe
+            # (https://docs.cloud.google.com/run/docs/configuring/configure-service-health). The
+            # app's ready path turns 503 while draining or when the store is unreachable.
+            readiness_probe=ServiceTemplateContainerReadinessProbeArgs(
+                http_get=ServiceTemplateContainerReadinessProbeHttpGetArgs(path=READY_PATH, port=CONTAINER_PORT),
+                period_seconds=10,
+                timeout_seconds=4,
+                failure_threshold=3,
+                success_threshold=1,
+            ) if args.readiness_probe else None,
         )
         vpc_access = None
         if args.vpc_egress is not None:
@@ -217,7 +262,9 @@ class ChatService(pulumi.ComponentResource):
             ),
             execution_environment="EXECUTION_ENVIRONMENT_GEN2",
             vpc_access=vpc_access,
-            revision=f"{args.service_name}-{args.revision_suffix}" if args.revision_suffix else None,
+            # No fixed revision name: Cloud Run names each revision; a fixed one would be reused by the
+            # next template change and refused with 409 (terraform-provider-google#14569). The
+            # version a revision serves is carried by its traffic tag.
             labels=dict(args.labels),
         )
 

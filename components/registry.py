@@ -1,9 +1,29 @@
-"""ContainerImage: the app image, either built here into Artifact Registry or owned by CI."""
+"""ContainerImage: the app image, either built here into Artifact Registry or owned by CI.
+
+Build mode runs `docker build` and `docker push` on the machine running `pulumi up` (pulumi-docker's
+Image resource): that machine needs a Docker daemon it may use (`docker info` works) and network
+access to the registry. Nothing is built offline (`stagewise review` never runs Docker), nor by
+`pulumi preview` (the resource builds on preview only when asked to). In CI, use external mode:
+the workflow builds and pushes, and the stack names the image by digest.
+
+Each build is pushed under a tag made from the content of its build context (`ctx-<hash>`). The
+repository keeps tags immutable: once pushed, a tag always names the same digest, including
+`latest` (https://docs.cloud.google.com/artifact-registry/docs/repositories/update-repo-settings),
+so an untagged push (`:latest`) succeeds once and the second build's push is refused. A content
+tag changes exactly when the context does — which is also when the Image resource rebuilds
+(pulumi-docker v4 rebuilds on a context change only: https://github.com/pulumi/pulumi-docker/issues/436;
+a rotated registry token triggers nothing: https://github.com/pulumi/pulumi-docker/pull/498) —
+so a push never reuses a tag for new content. The service still references the digest.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
@@ -53,7 +73,10 @@ class ContainerImage(pulumi.ComponentResource):
         else:
             self.repository = self._repository(name, args, source)
             host = f"{args.region}-docker.pkg.dev"
-            image_name = pulumi.Output.concat(host, "/", args.project, "/", self.repository.repository_id, "/", source.image)
+            self.tag = build_tag(source)
+            image_name = pulumi.Output.concat(
+                host, "/", args.project, "/", self.repository.repository_id, "/", source.image, ":", self.tag
+            )
             token = gcp.organizations.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self)).access_token
             self.image = docker.Image(
                 f"{name}-build",
@@ -61,7 +84,7 @@ class ContainerImage(pulumi.ComponentResource):
                 build=docker.DockerBuildArgs(
                     context=source.context,
                     dockerfile=f"{source.context}/{source.dockerfile}",
-                    platform="linux/amd64",
+                    platform=PLATFORM,
                 ),
                 registry=docker.RegistryArgs(server=host, username="oauth2accesstoken", password=token),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.repository]),
@@ -97,3 +120,90 @@ class ContainerImage(pulumi.ComponentResource):
             labels=dict(args.labels),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+PLATFORM = "linux/amd64"
+
+
+def build_tag(source: BuildFromSource) -> str:
+    """`ctx-<16 hex>`: a digest of every file Docker would send as the build context (the
+    `.dockerignore` rules applied), of the Dockerfile and of the build settings. It over-counts
+    rather than under-counts: a file it hashes that Docker would skip only costs a new tag."""
+    root = Path(source.context)
+    digest = hashlib.sha256(f"{source.dockerfile}\0{PLATFORM}\0".encode())
+    dockerfile = root / source.dockerfile
+    if dockerfile.is_file():  # always sent, whatever .dockerignore says
+        digest.update(b"Dockerfile\0" + dockerfile.read_bytes() + b"\0")
+    rules = _ignore_rules(root / ".dockerignore")
+    for path in _context_files(root, rules):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return "ctx-" + digest.hexdigest()[:16]
+
+
+def _ignore_rules(path: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """(exception?, pattern) per line of a .dockerignore: `#` comments, `!` exceptions, `*`, `?`, `**`."""
+    rules: list[tuple[bool, re.Pattern[str]]] = []
+    if not path.is_file():
+        return rules
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        exception = line.startswith("!")
+        pattern = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
+        rules.append((exception, re.compile(_translate(pattern))))
+    return rules
+
+
+def _translate(pattern: str) -> str:
+    """A .dockerignore pattern as a regex on a /-separated path relative to the context."""
+    out: list[str] = []
+    segments = pattern.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        chars, i = [], 0
+        while i < len(segment):
+            char = segment[i]
+            if char == "*":
+                chars.append("[^/]*")
+            elif char == "?":
+                chars.append("[^/]")
+            elif char == "[" and "]" in segment[i + 1:]:
+                end = segment.index("]", i + 1)
+                body = segment[i + 1:end]
+                chars.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+                i = end
+            else:
+                chars.append(re.escape(char))
+            i += 1
+        out.append("".join(chars) + ("" if last else "/"))
+    return "^" + "".join(out) + "$"
+
+
+def _ignored(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Docker's rule: the last matching pattern wins; a pattern matching a parent directory matches its files."""
+    parts = relative.split("/")
+    candidates = [relative, *("/".join(parts[:i]) for i in range(1, len(parts)))]
+    ignored = False
+    for exception, pattern in rules:
+        if any(pattern.match(candidate) for candidate in candidates):
+            ignored = not exception
+    return ignored
+
+
+def _context_files(root: Path, rules: list[tuple[bool, re.Pattern[str]]]) -> Iterator[Path]:
+    """The context's files in a stable order. An ignored directory is skipped whole unless an
+    exception (`!…`) could bring something inside it back."""
+    prune = not any(exception for exception, _ in rules)
+    for directory, subdirectories, files in os.walk(root):
+        base = Path(directory)
+        if prune:
+            subdirectories[:] = [d for d in subdirectories if not _ignored((base / d).relative_to(root).as_posix(), rules)]
+        subdirectories.sort()
+        for name in sorted(files):
+            path = base / name
+            if path.is_file() and not _ignored(path.relative_to(root).as_posix(), rules):
+                yield path

@@ -31,3 +31,4 @@ def compose(config: StackConfig) -> None:
     pulumi.export("firestore_database", database.name)
     pulumi.export("buckets", buckets.names)
     pulumi.export("image", image.ref)
+    pulumi.export("revisions", {config.service.name: chat.latest_revision})

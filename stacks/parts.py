@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -187,44 +188,63 @@ def vpc_network(config: StackConfig, settings: NetworkConfig, depends_on: Sequen
 
 # --- releases: two versions side by side ----------------------------------------------------
 def revision_suffix(version: str) -> str:
+    """A version as a traffic tag (v2.1 -> v2-1): the tag, not the revision name, carries the version."""
     return version.replace(".", "-").replace("_", "-")
 
 
-def release_traffic(service_name: str, release: ReleaseConfig, version: str) -> tuple[TrafficSplit, ...]:
-    """The new version (latest revision) and, if set, the previous one, each at its own tag URL."""
-    current = TrafficSplit(percent=100 - release.previous_percent if release.previous else 100, tag=revision_suffix(version))
-    if not release.previous:
+def release_traffic(
+    service_name: str, release: ReleaseConfig, version: str, region: str | None = None
+) -> tuple[TrafficSplit, ...]:
+    """The new version on the latest revision and, once it exists, the previous one, each at its own tag URL.
+
+    The previous version is routed by the name of the revision that served it
+    (`release.previousRevision`, from the last deploy's `revisions` output): a REVISION traffic
+    target must name a revision Cloud Run already has (stacks/config/releases.py).
+    """
+    revision = release.revision_in(region) if release.previous else None
+    current = TrafficSplit(percent=100 - release.previous_percent if revision else 100, tag=revision_suffix(version))
+    if not release.previous or not revision:
         return (current,)
-    previous = TrafficSplit(
-        percent=release.previous_percent,
-        revision=f"{service_name}-{revision_suffix(release.previous)}",
-        tag=revision_suffix(release.previous),
-    )
+    if not revision.startswith(f"{service_name}-"):
+        raise ValueError(f"release.previousRevision {revision!r} is not a revision of service {service_name!r}")
+    previous = TrafficSplit(percent=release.previous_percent, revision=revision, tag=revision_suffix(release.previous))
     return (current, previous)
 
 
 # --- personas -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PersonaTargets:
-    """Resources the personas get roles on (resource-level wherever GCP allows)."""
+    """Resources the personas get roles on (resource-level wherever GCP allows), each by a stable key."""
 
     services: Mapping[str, ChatService]
     partner_service: ChatService | None
-    analytics_buckets: Sequence[pulumi.Input[str]]
-    all_buckets: Sequence[pulumi.Input[str]]
-    partner_secrets: Sequence[pulumi.Input[str]]
+    analytics_buckets: Mapping[str, pulumi.Input[str]]
+    all_buckets: Mapping[str, pulumi.Input[str]]
+    partner_secrets: Mapping[str, pulumi.Input[str]]
     region: str
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 class PersonaAccess(pulumi.ComponentResource):
     """Developers, analysts, partners and admins, each mapped to predefined roles on the narrowest resource.
 
-    - developers: deploy and read the services (run.developer on each service), read logs and metrics.
+    - developers: deploy and read the services (run.developer on each service, and actAs —
+      iam.serviceAccountUser — on each service's own runtime account only, which deploying a
+      revision that runs as that account requires:
+      https://docs.cloud.google.com/run/docs/configuring/services/service-identity), read logs and metrics.
     - analysts: read the analytics bucket (objectViewer on that bucket only), read metrics.
     - partners: invoke the partner service only — run.invoker on it, declared by that ChatService's
       invoker list (so the binding lives next to the service it opens).
-    - admins: administer the services, buckets and partner secrets on those resources, manage log
-      routing and alerting at project level. No basic roles (owner/editor/viewer) for anyone.
+    - admins: administer the services (with actAs on their runtime accounts), buckets and partner
+      secrets on those resources, manage log routing and alerting at project level. No basic roles
+      (owner/editor/viewer) for anyone.
+
+    Bindings are named by persona, target and member, never by list position, so adding or removing
+    a member renames (and so replaces) no other binding; each keeps its former positional name as
+    an alias.
     """
 
     def __init__(
@@ -232,66 +252,76 @@ class PersonaAccess(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("stagewise:index:PersonaAccess", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.bindings: list[pulumi.CustomResource] = []
         services = dict(targets.services)
         if targets.partner_service is not None:
             services["partners"] = targets.partner_service
 
+        def opts_for(old_name: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old_name)])
+
         def on_service(persona: str, key: str, service: ChatService, role: str, member: str, index: int) -> None:
+            role_slug = role.rsplit(".", 1)[-1].lower()
             self.bindings.append(
                 gcp.cloudrunv2.ServiceIamMember(
-                    f"{name}-{persona}-{key}-{role.rsplit('.', 1)[-1].lower()}-{index}",
+                    f"{name}-{persona}-{key}-{role_slug}-{_slug(member)}",
                     project=project, location=targets.region, name=service.service_name, role=role, member=member,
-                    opts=child,
+                    opts=opts_for(f"{name}-{persona}-{key}-{role_slug}-{index}"),
+                )
+            )
+
+        def act_as(persona: str, key: str, service: ChatService, member: str, index: int) -> None:
+            # Deploying a revision acts as the service's account: allowed on that account only, not project-wide.
+            self.bindings.append(
+                gcp.serviceaccount.IAMMember(
+                    f"{name}-{persona}-{key}-sa-user-{_slug(member)}",
+                    service_account_id=service.service_account.name,
+                    role="roles/iam.serviceAccountUser",
+                    member=member,
+                    opts=opts_for(f"{name}-{persona}-{key}-sa-user-{index}"),
                 )
             )
 
         def on_project(persona: str, role: str, member: str, index: int) -> None:
+            role_slug = role.rsplit("/", 1)[-1].replace(".", "-")
             self.bindings.append(
                 gcp.projects.IAMMember(
-                    f"{name}-{persona}-{role.rsplit('/', 1)[-1].replace('.', '-')}-{index}",
-                    project=project, role=role, member=member, opts=child,
+                    f"{name}-{persona}-{role_slug}-{_slug(member)}",
+                    project=project, role=role, member=member, opts=opts_for(f"{name}-{persona}-{role_slug}-{index}"),
                 )
             )
 
-        def on_bucket(persona: str, bucket: pulumi.Input[str], bucket_index: int, role: str, member: str, index: int) -> None:
-            self.bindings.append(
-                gcp.storage.BucketIAMMember(
-                    f"{name}-{persona}-bucket{bucket_index}-{role.rsplit('.', 1)[-1].lower()}-{index}",
-                    bucket=bucket, role=role, member=member, opts=child,
+        def on_buckets(persona: str, buckets: Mapping[str, pulumi.Input[str]], role: str, member: str, index: int) -> None:
+            role_slug = role.rsplit(".", 1)[-1].lower()
+            for bucket_index, (key, bucket) in enumerate(buckets.items()):
+                self.bindings.append(
+                    gcp.storage.BucketIAMMember(
+                        f"{name}-{persona}-{key}-{role_slug}-{_slug(member)}",
+                        bucket=bucket, role=role, member=member,
+                        opts=opts_for(f"{name}-{persona}-bucket{bucket_index}-{role_slug}-{index}"),
+                    )
                 )
-            )
 
         for index, member in enumerate(members.get("developers", ())):
             for key, service in services.items():
                 on_service("developers", key, service, "roles/run.developer", member, index)
+                act_as("developers", key, service, member, index)
             on_project("developers", "roles/logging.viewer", member, index)
             on_project("developers", "roles/monitoring.viewer", member, index)
         for index, member in enumerate(members.get("analysts", ())):
-            for bucket_index, bucket in enumerate(targets.analytics_buckets):
-                on_bucket("analysts", bucket, bucket_index, "roles/storage.objectViewer", member, index)
+            on_buckets("analysts", targets.analytics_buckets, "roles/storage.objectViewer", member, index)
             on_project("analysts", "roles/monitoring.viewer", member, index)
         for index, member in enumerate(members.get("admins", ())):
             for key, service in services.items():
                 on_service("admins", key, service, "roles/run.admin", member, index)
-                # Deploying a revision acts as the service's account: allowed on that account only.
-                self.bindings.append(
-                    gcp.serviceaccount.IAMMember(
-                        f"{name}-admins-{key}-sa-user-{index}",
-                        service_account_id=service.service_account.name,
-                        role="roles/iam.serviceAccountUser",
-                        member=member,
-                        opts=child,
-                    )
-                )
-            for bucket_index, bucket in enumerate(targets.all_buckets):
-                on_bucket("admins", bucket, bucket_index, "roles/storage.admin", member, index)
-            for secret_index, secret in enumerate(targets.partner_secrets):
+                act_as("admins", key, service, member, index)
+            on_buckets("admins", targets.all_buckets, "roles/storage.admin", member, index)
+            for secret_index, (secret_key, secret) in enumerate(targets.partner_secrets.items()):
                 self.bindings.append(
                     gcp.secretmanager.SecretIamMember(
-                        f"{name}-admins-secret{secret_index}-admin-{index}",
-                        project=project, secret_id=secret, role="roles/secretmanager.admin", member=member, opts=child,
+                        f"{name}-admins-{secret_key}-admin-{_slug(member)}",
+                        project=project, secret_id=secret, role="roles/secretmanager.admin", member=member,
+                        opts=opts_for(f"{name}-admins-secret{secret_index}-admin-{index}"),
                     )
                 )
             on_project("admins", "roles/logging.configWriter", member, index)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.inference import InferenceEndpoint
 from components.log_sink import LogSink, LogSinkArgs
 from stacks import common, parts
 from stacks.config import StackConfig
@@ -38,9 +39,13 @@ def _check(config: StackConfig) -> tuple[PartnerServiceConfig, str, parts.Infere
         raise parts.config_error(stack, "stagewise:buckets", "staging keeps partner traffic logs apart; add analytics: {class: analytics}")
     if config.release is not None:
         try:
-            check_release(config.release, config.service.prompt_version)
+            check_release(config.release, config.service.prompt_version, config.service.name, [config.gcp.region])
         except ValueError as exc:
             raise parts.config_error(stack, "stagewise:release", str(exc)) from None
+    try:
+        check_release(partners.release, partners.prompt_version, partners.name, [config.gcp.region])
+    except ValueError as exc:
+        raise parts.config_error(stack, "stagewise:partners.release", str(exc)) from None
     plan = parts.plan_inference(config, config.inference)
     test_plan = None
     if config.test_inference is not None:
@@ -96,28 +101,26 @@ def compose(config: StackConfig) -> None:
         common.ServiceWiring(
             image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis,
             secrets=secrets, vpc_egress=parts.egress_for(plan, vpc, region),
-            revision_suffix=parts.revision_suffix(config.service.prompt_version) if release else None,
-            traffic=parts.release_traffic(config.service.name, release, config.service.prompt_version) if release else (),
+            traffic=parts.release_traffic(config.service.name, release, config.service.prompt_version, region) if release else (),
         ),
     )
 
     partner_egress = parts.egress_for(plan, vpc, region)
     extra_env: dict[str, pulumi.Input[str]] = {}
+    also_calls: tuple[InferenceEndpoint, ...] = ()
     if partners.use_test_inference and test_endpoint is not None and test_plan is not None:
         # The test VM answers first; the stage's model (managed Gemini by default) stays the fallback.
         extra_env.update({k: v for k, v in test_endpoint.client_env.items() if k.startswith("CHAT_OPENAI_")})
         partner_egress = partner_egress or parts.egress_for(test_plan, vpc, region)
+        also_calls = (test_endpoint,)
     partner = common.chat_service(
         "partners", config, partner_service_config(config, partners),
         common.ServiceWiring(
             image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis,
-            secrets=secrets, vpc_egress=partner_egress, extra_env=extra_env,
-            revision_suffix=parts.revision_suffix(partners.prompt_version),
-            traffic=parts.release_traffic(partners.name, partners.release, partners.prompt_version),
+            secrets=secrets, vpc_egress=partner_egress, extra_env=extra_env, also_calls=also_calls,
+            traffic=parts.release_traffic(partners.name, partners.release, partners.prompt_version, region),
         ),
     )
-    if partners.use_test_inference and test_endpoint is not None:
-        test_endpoint.authorize("partners", partner.service_account.email.apply(lambda email: f"serviceAccount:{email}"))
 
     analytics_bucket = buckets.buckets[analytics_key].name
     sink = LogSink(
@@ -134,9 +137,9 @@ def compose(config: StackConfig) -> None:
         parts.PersonaTargets(
             services={"chat": chat},
             partner_service=partner,
-            analytics_buckets=[analytics_bucket],
-            all_buckets=[bucket.name for bucket in buckets.buckets.values()],
-            partner_secrets=[secrets.ids[secret] for secret in partners.secrets.values()],
+            analytics_buckets={analytics_key: analytics_bucket},
+            all_buckets={key: bucket.name for key, bucket in buckets.buckets.items()},
+            partner_secrets={secret: secrets.ids[secret] for secret in partners.secrets.values()},
             region=region,
         ),
     )
@@ -156,3 +159,5 @@ def compose(config: StackConfig) -> None:
     pulumi.export("firestore_database", database.name)
     pulumi.export("buckets", buckets.names)
     pulumi.export("image", image.ref)
+    # What a later release names as its previous revision (stacks/config/releases.py).
+    pulumi.export("revisions", {config.service.name: chat.latest_revision, partners.name: partner.latest_revision})

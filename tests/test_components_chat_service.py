@@ -24,8 +24,11 @@ def test_defaults_are_private_scaled_to_zero_with_probes(run_component) -> None:
     assert service["scaling"]["minInstanceCount"] == 0
     assert dig(service, "template", "scaling", "maxInstanceCount") == 3
     container = service["template"]["containers"][0]
-    assert container["startupProbe"]["httpGet"]["path"] == "/readyz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    # Not /readyz, /healthz: Cloud Run reserves some paths ending in z (they never reach the container).
+    assert container["startupProbe"]["httpGet"]["path"] == "/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 8080}
+    assert not any(probe["httpGet"]["path"].endswith("z") for key, probe in container.items() if key.endswith("Probe"))
     assert container["ports"]["containerPort"] == 8080
     assert service["deletionProtection"] is True
     assert service["template"]["serviceAccount"].startswith("chat-run@")
@@ -90,6 +93,45 @@ def test_ingress_vpc_egress_and_default_url(run_component) -> None:  # type: ign
     vpc = service["template"]["vpcAccess"]
     assert vpc["egress"] == "ALL_TRAFFIC"
     assert vpc["networkInterfaces"][0]["network"] == "net" and vpc["networkInterfaces"][0]["subnetwork"] == "sub"
+
+
+def test_revisions_keep_the_names_cloud_run_gives_them(run_component) -> None:  # type: ignore[no-untyped-def]
+    # A fixed template.revision is reused by the next template change: 409 (terraform-provider-google#14569).
+    run = run_component(declare(traffic=[TrafficSplit(100, tag="v2")]))
+    assert "revision" not in one(run, RUN).inputs["template"]
+
+
+def test_service_waits_for_every_grant_and_what_its_caller_names(run_component) -> None:  # type: ignore[no-untyped-def]
+    import pulumi_gcp as gcp
+
+    def program() -> None:
+        api = gcp.projects.Service("api-run", project="p-test", service="run.googleapis.com")
+        def hook(member, waits):  # type: ignore[no-untyped-def]
+            return [gcp.projects.IAMMember("model-grant", project="p-test", role="roles/aiplatform.user", member=member,
+                                           opts=__import__("pulumi").ResourceOptions(depends_on=list(waits)))]
+
+        ChatService("chat", ChatServiceArgs(project="p-test", region="us-central1", image="img@sha256:abc",
+                                            secret_env={"CHAT_API_KEYS": "keys"}, grant_hooks=[hook], depends_on=[api]))
+
+    run = run_component(program)
+    service = one(run, RUN)
+    grants = [r for r in run.resources if r.type.endswith(("iAMMember:IAMMember", "IamMember:SecretIamMember"))]
+    assert {g.name for g in grants} == {"model-grant", "chat-sa-secretmanager-secretAccessor-keys"}
+    for grant in grants:
+        assert grant.urn in service.dependencies, f"the service does not wait for {grant.name}"
+    api_urn = run.by_name("api-run").urn
+    account = one(run, "gcp:serviceaccount/account:Account")
+    # A component's depends_on reaches no child by itself: each one names it.
+    for resource in (account, service, *grants):
+        assert api_urn in resource.dependencies, f"{resource.name} does not wait for the API"
+
+
+def test_invokers_are_named_by_member_so_adding_one_renames_none(run_component) -> None:  # type: ignore[no-untyped-def]
+    one_member = run_component(declare(invokers=["group:a@example.com"]))
+    two_members = run_component(declare(invokers=["group:b@example.com", "group:a@example.com"]))
+    names = lambda run: {r.name for r in run.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")}  # noqa: E731
+    assert names(one_member) == {"chat-invoker-group-a-example-com"}
+    assert names(one_member) < names(two_members)
 
 
 def test_traffic_split_with_tags(run_component) -> None:  # type: ignore[no-untyped-def]

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from conftest import one
+from stack_values import example_values, run_with_values
 
 from stacks.program import main as stagewise_program
-from stagewise.engine import ProgramError, ProgramRun, load_stack_file, run_program, run_stack
+from stagewise.engine import ProgramError, ProgramRun, load_stack_file, run_program
 
 ROOT = Path(__file__).resolve().parents[1]
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
@@ -22,7 +23,8 @@ SERVICE = "gcp:cloudrunv2/service:Service"
 
 @pytest.fixture(scope="module")
 def staging() -> ProgramRun:
-    return run_stack("staging")
+    # The shipped stack file marks its project and principals REPLACE-ME; the sample values fill them in.
+    return run_with_values("staging")
 
 
 def service(run: ProgramRun, name: str) -> dict[str, Any]:
@@ -38,7 +40,8 @@ def test_partner_service_is_separate_with_its_own_account_and_version(staging: P
     assert chat["template"]["serviceAccount"] != partners["template"]["serviceAccount"]
     assert partners["template"]["serviceAccount"].startswith("chat-partners-run@")
     assert env_of(partners)["CHAT_PROMPT_VERSION"] == "v2" and env_of(chat)["CHAT_PROMPT_VERSION"] == "v1"
-    assert env_of(partners)["CHAT_ALLOWED_PROMPT_VERSIONS"] == "v2,v1"
+    # No previous version on a first deploy (nothing has run yet), so partners choose no other version.
+    assert "CHAT_ALLOWED_PROMPT_VERSIONS" not in env_of(partners)
     assert env_of(partners)["CHAT_ALLOW_ANONYMOUS"] == "false"
 
 
@@ -51,7 +54,8 @@ def test_partner_service_scales_more_aggressively(staging: ProgramRun) -> None:
 def test_only_named_authenticated_callers_invoke_the_partner_service(staging: ProgramRun) -> None:
     invokers = [r.inputs for r in staging.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember") if r.inputs["role"] == "roles/run.invoker"]
     partner_invokers = {i["member"] for i in invokers if i["name"] == "chat-partners"}
-    assert partner_invokers == {"serviceAccount:acme-client@acme-prod.iam.gserviceaccount.com", "group:globex-integrators@globex.example"}
+    assert partner_invokers == {"serviceAccount:acme-client@acme-prod.iam.gserviceaccount.com", "group:globex-integrators@globex.com"}
+    assert all(i["member"] in partner_invokers for i in invokers if i["name"] == "chat-partners")
     assert not {i["member"] for i in invokers} & {"allUsers", "allAuthenticatedUsers"}
     assert service(staging, "chat-partners")["invokerIamDisabled"] is False
 
@@ -68,12 +72,29 @@ def test_one_secret_per_partner_injected_into_the_partner_service_only(staging: 
     assert {a["member"] for a in accessors} == {"serviceAccount:chat-partners-run@stagewise-staging.iam.gserviceaccount.com"}
 
 
-def test_two_versions_side_by_side_at_their_revision_tags(staging: ProgramRun) -> None:
+def test_first_deploy_tags_the_latest_revision_and_routes_to_no_named_revision(staging: ProgramRun) -> None:
     partners = service(staging, "chat-partners")
-    assert partners["template"]["revision"] == "chat-partners-v2"
+    assert "revision" not in partners["template"]  # Cloud Run names revisions; tags carry the version
+    assert partners["traffics"] == [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100, "tag": "v2"}]
+
+
+def test_two_versions_side_by_side_once_the_previous_revision_exists() -> None:
+    config = _shipped("stagewise:partners")
+    assert isinstance(config, dict)
+    config["promptVersion"] = "v3"
+    config["release"] = {"previous": "v2", "previousRevision": "chat-partners-00001-abc", "previousPercent": 50}
+    run = run_with_values("staging", {"stagewise:partners": json.dumps(config)})
+    partners = service(run, "chat-partners")
+    assert "revision" not in partners["template"]
     traffic = {t["tag"]: t for t in partners["traffics"]}
-    assert traffic["v2"]["type"] == "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST" and traffic["v2"]["percent"] == 50
-    assert traffic["v1"]["revision"] == "chat-partners-v1" and traffic["v1"]["percent"] == 50
+    assert traffic["v3"]["type"] == "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST" and traffic["v3"]["percent"] == 50
+    assert traffic["v2"]["type"] == "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+    assert traffic["v2"]["revision"] == "chat-partners-00001-abc" and traffic["v2"]["percent"] == 50
+    assert env_of(partners)["CHAT_ALLOWED_PROMPT_VERSIONS"] == "v3,v2"
+
+
+def _shipped(key: str) -> object:
+    return json.loads(load_stack_file("staging", ROOT)[key])
 
 
 def test_partner_traffic_logs_go_to_the_analytics_bucket(staging: ProgramRun) -> None:
@@ -93,13 +114,20 @@ def test_personas_get_predefined_roles_on_the_narrowest_resource(staging: Progra
     for r in persona:
         scope = r.type.split(":")[1].split("/")[0]
         by_member.setdefault(r.inputs["member"], set()).add((scope, r.inputs["role"]))
-    assert by_member["group:chat-developers@example.com"] == {
+    assert by_member["group:chat-developers@yourcompany.com"] == {
         ("cloudrunv2", "roles/run.developer"), ("projects", "roles/logging.viewer"), ("projects", "roles/monitoring.viewer"),
+        # deploying a revision acts as the service's own account: actAs on those accounts only
+        ("serviceaccount", "roles/iam.serviceAccountUser"),
     }
-    assert by_member["group:chat-analysts@example.com"] == {("storage", "roles/storage.objectViewer"), ("projects", "roles/monitoring.viewer")}
+    act_as = [r.inputs for r in persona if r.inputs["role"] == "roles/iam.serviceAccountUser"
+              and r.inputs["member"] == "group:chat-developers@yourcompany.com"]
+    runtime_accounts = {f"projects/stagewise-staging/serviceAccounts/{name}-run@stagewise-staging.iam.gserviceaccount.com"
+                        for name in ("chat", "chat-partners")}
+    assert {grant["serviceAccountId"] for grant in act_as} == runtime_accounts
+    assert by_member["group:chat-analysts@yourcompany.com"] == {("storage", "roles/storage.objectViewer"), ("projects", "roles/monitoring.viewer")}
     analyst_bucket = next(r.inputs["bucket"] for r in persona if r.inputs["role"] == "roles/storage.objectViewer")
     assert analyst_bucket == "stagewise-staging-staging-analytics"
-    admin = by_member["group:chat-admins@example.com"]
+    admin = by_member["group:chat-admins@yourcompany.com"]
     assert ("cloudrunv2", "roles/run.admin") in admin and ("serviceaccount", "roles/iam.serviceAccountUser") in admin
     assert ("secretmanager", "roles/secretmanager.admin") in admin
     every_role = {r.inputs.get("role") for r in staging.resources if r.custom}
@@ -130,11 +158,15 @@ def test_test_inference_vm_is_spot_cpu_only_zero_to_one_and_private(staging: Pro
          "stagewise:partners.maxInstances"),
         ({"stagewise:testInference": ""}, "stagewise:partners.useTestInference"),
         ({"stagewise:network": ""}, "add stagewise:network"),
-        ({"stagewise:release": json.dumps({"previous": "v1"})}, "the version being deployed"),
+        ({"stagewise:release": json.dumps({"previous": "v1", "previousRevision": "chat-00001-abc"})}, "the version being deployed"),
+        # a first deploy has no previous revision: the config says so instead of routing to a name that does not exist
+        ({"stagewise:release": json.dumps({"previous": "v0"})}, "needs previousRevision"),
+        ({"stagewise:release": json.dumps({"previous": "v0", "previousRevision": "search-00001-abc"})},
+         "is not a revision of service 'chat'"),
     ],
 )
 def test_bad_staging_config_fails_before_any_resource(override: dict[str, str], phrase: str) -> None:
-    config = load_stack_file("staging", ROOT)
+    config = {**load_stack_file("staging", ROOT), **example_values("staging")}
     for key, value in override.items():
         if value:
             config[key] = value
@@ -147,7 +179,8 @@ def test_bad_staging_config_fails_before_any_resource(override: dict[str, str], 
 
 def test_review_cli_exits_zero_and_its_json_lists_the_staging_resources() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GOOGLE_"))}
-    done = subprocess.run([sys.executable, "-m", "stagewise.cli", "review", "staging", "--format", "json"],
+    values = [arg for key, value in example_values("staging").items() for arg in ("--config", f"{key}={value}")]
+    done = subprocess.run([sys.executable, "-m", "stagewise.cli", "review", "staging", "--format", "json", *values],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     types = {r["type"] for r in json.loads(done.stdout)["resources"]}

@@ -7,7 +7,8 @@ Example (Pulumi.staging.yaml)::
       minInstances: 1
       maxInstances: 20
       promptVersion: v2
-      release: {previous: v1, previousPercent: 50}
+      # once v1 has run (a first deploy has no previous revision): its revision from `pulumi stack output revisions`
+      release: {previous: v1, previousRevision: chat-partners-00001-abc, previousPercent: 50}
       partners:
         acme: {}
         globex: {displayName: Globex Corp}
@@ -71,7 +72,7 @@ class PartnerServiceConfig(Section):
             raise ValueError(f"maxInstances ({self.max_instances}) is below minInstances ({self.min_instances}); raise maxInstances")
         if int(self.cpu) >= 4 and _mib(self.memory) < 2048:
             raise ValueError(f"cpu {self.cpu} needs at least 2Gi of memory on Cloud Run; raise memory")
-        check_release(self.release, self.prompt_version)
+        check_release(self.release, self.prompt_version, self.name)
         return self
 
     @staticmethod

@@ -154,10 +154,16 @@ def create_app(
         return result
 
     # --- health ------------------------------------------------------------------------------
+    # /health and /ready are what the stacks probe: Cloud Run reserves some URL paths ending in `z`,
+    # and a request to one never reaches the container
+    # (https://cloud.google.com/run/docs/known-issues, "Reserved URL paths"). /healthz and /readyz
+    # stay for local runs and other platforms.
+    @app.get("/health", include_in_schema=False)
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
+    @app.get("/ready", include_in_schema=False)
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
         runtime = rt()
