@@ -150,7 +150,7 @@ def account_id(resource: Resource, inventory: Inventory) -> Iterator[Problem]:
 )
 def account_id_duplicate(inventory: Inventory) -> Iterator[tuple[Resource | None, Problem]]:
     seen: dict[tuple[str, str], Resource] = {}
-    for account in inventory.of_type(ACCOUNT):
+    for account in sorted(inventory.of_type(ACCOUNT), key=lambda r: r.name):
         value = text(account.get("accountId"))
         if value is None:
             continue
