@@ -62,5 +62,7 @@ def test_review_stacks_writes_documents_and_lists_failures(tmp_path: Path) -> No
     assert not (out / "nope.json").exists()
     output = (tmp_path / "output").read_text()
     policy = document.get("policies", {})
-    expected = "failed=mvp" if policy.get("mandatoryCount") else "failed="
+    readiness = document.get("deployReadiness", {})
+    failing = policy.get("mandatoryCount") or readiness.get("blocking") or (readiness.get("preview") or {}).get("mandatoryCount")
+    expected = "failed=mvp" if failing else "failed="
     assert output.strip() == expected

@@ -21,6 +21,7 @@ class Problem:
     field: str
     message: str
     fix: str
+    source: str = ""  # a more precise source than the rule's own, when one applies (e.g. the schema file)
 
 
 @dataclass(frozen=True)

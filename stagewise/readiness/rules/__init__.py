@@ -22,6 +22,7 @@ StackCheck = Callable[[Inventory], Iterable[tuple[Resource | None, Problem]]]
 # The families, in the order the catalogue lists them. A literal list: a module missing from the
 # tree is an import error, not a silently smaller catalogue.
 FAMILIES: Sequence[str] = (
+    "schema",
     "apis",
     "cloudrun",
     "storage",
@@ -66,7 +67,7 @@ class Rule:
             rule=self.id, severity=self.severity, phase="rules",
             resource=resource.name if resource else "", type=resource.type if resource else "",
             urn=resource.urn if resource else "", field=problem.field, message=problem.message,
-            fix=problem.fix, source=self.source,
+            fix=problem.fix, source=problem.source or self.source,
         )
 
 
