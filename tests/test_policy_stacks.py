@@ -13,7 +13,6 @@ from components.chat_service import ChatService, ChatServiceArgs
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_OK, main
 from stack_values import run_with_values
 
-from stagewise.engine import run_stack
 from stagewise.policy_engine import evaluate_stage
 from stagewise.review import review_run
 
