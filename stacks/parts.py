@@ -364,16 +364,20 @@ class FirestoreExport(pulumi.ComponentResource):
         member = account.email.apply(lambda email: f"serviceAccount:{email}")
         condition = database.client_role(str(project)).condition_expression
         # Export only: the predefined importExportAdmin would also allow imports, which overwrite data.
+        role_id = "firestoreExporter"
         role = gcp.projects.IAMCustomRole(
-            f"{name}-role", project=project, role_id="firestoreExporter", title="Firestore exporter",
+            f"{name}-role", project=project, role_id=role_id, title="Firestore exporter",
             description="Start and follow Firestore exports; no import, no data access.",
             permissions=["datastore.databases.export", "datastore.databases.getMetadata", "datastore.operations.get"],
             opts=child,
         )
+        # The role by its name, known before the custom role exists (`pulumi preview` can then check
+        # the grant), with an explicit dependency so it is granted only once the role is there.
+        role_name = pulumi.Output.from_input(project).apply(lambda p: f"projects/{p}/roles/{role_id}")
         grant = gcp.projects.IAMMember(
-            f"{name}-exporter", project=project, role=role.name, member=member,
+            f"{name}-exporter", project=project, role=role_name, member=member,
             condition=gcp.projects.IAMMemberConditionArgs(title="only-chat-database", expression=condition or "true"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[account]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role]),
         )
         agent = gcp.projects.ServiceIdentity(
             f"{name}-firestore-agent", project=project, service="firestore.googleapis.com", opts=child

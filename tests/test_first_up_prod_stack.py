@@ -246,3 +246,12 @@ def test_us_east4_hosts_the_gpu_service() -> None:
     gpu = gpu_service(run)
     assert gpu.inputs["location"] == "us-east4"
     assert gpu.inputs["template"]["containers"][0]["image"].startswith("us-east4-docker.pkg.dev/stagewise-prod/dockerhub/")
+
+
+def test_export_grant_names_its_custom_role_before_the_role_exists() -> None:
+    # At `pulumi preview` of a first deploy the custom role's outputs are unknown: the grant must not
+    # wait on them, or every mandatory IAM policy on it cannot run there.
+    run = run_program(stagewise_program, project="stagewise", stack="prod", config=prod_config(), preview=True)
+    exporter = run.by_name("firestore-export-exporter")
+    assert exporter.inputs["role"] == "projects/stagewise-prod/roles/firestoreExporter"
+    assert run.by_name("firestore-export-role").urn in exporter.dependencies
