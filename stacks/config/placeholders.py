@@ -88,7 +88,7 @@ def report(stack: str, placeholders: list[Placeholder]) -> list[str]:
     lines = [p.problem() for p in placeholders]
     lines.append(
         f"the values marked {MARKER} are only known to you; replace each in Pulumi.{stack}.yaml "
-        f"(or `pulumi config set KEY VALUE --stack {stack}`). To review offline first, "
+        f"(or `pulumi config set --path 'KEY' VALUE --stack {stack}`, with KEY as listed). To review offline first, "
         f"`stagewise review {stack} --values examples/values/{stack}.yaml` lays real-looking values over them. "
         "(The mvp stack file ships working sample values instead, so it reviews as is.)"
     )
