@@ -16,13 +16,16 @@ from stacks.config.placeholders import MARKER, find_placeholders
 from stagewise.engine import REPO_ROOT, ProgramError, load_stack_file, run_stack
 
 STACKS = [s for s in ("mvp", "staging", "prod") if (REPO_ROOT / f"Pulumi.{s}.yaml").is_file()]
-MARKED = [s for s in STACKS if MARKER in (REPO_ROOT / f"Pulumi.{s}.yaml").read_text()]
 
 
 def stack_document(stack: str) -> dict[str, Any]:
     config = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     assert isinstance(config, dict)
     return config
+
+
+# stacks whose config values (not comments) hold the marker
+MARKED = [s for s in STACKS if MARKER in json.dumps(stack_document(s))]
 
 
 def marked_paths(value: Any, path: str) -> list[str]:
