@@ -164,7 +164,8 @@ def test_each_build_is_pushed_under_its_content_tag_into_the_immutable_repositor
     (build,) = builds
     expected = build_tag(BuildFromSource(context=str(REPO_ROOT / "app")))
     assert build.inputs["imageName"].endswith(f"/chat:{expected}")
-    repository = first_deploy.of_type("gcp:artifactregistry/repository:Repository")[0]
+    (repository,) = [r for r in first_deploy.of_type("gcp:artifactregistry/repository:Repository")
+                     if r.parent == build.parent]  # the one the build pushes to (prod also has a remote repository)
     assert repository.inputs["dockerConfig"]["immutableTags"] is True
 
 
