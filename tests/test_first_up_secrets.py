@@ -173,5 +173,12 @@ def test_secret_env_only_takes_variables_the_program_can_give_a_first_value() ->
     assert "stagewise:service.secretEnv: CHAT_OPENAI_API_KEY" in str(caught.value)
 
 
+def test_a_first_value_for_a_secret_the_set_does_not_create_is_refused() -> None:
+    from components.secrets import SecretSetArgs
+
+    with pytest.raises(ValueError, match="not in secret_ids"):
+        SecretSetArgs(project="p", secret_ids=["a"], replica_locations=["us-central1"], initial_values={"b": "x"})
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
