@@ -182,6 +182,14 @@ def own_repo(push: str | None = None, use_digest: bool = True, wait: bool = True
     return program
 
 
+def remote_repo() -> None:
+    repo = gcp.artifactregistry.Repository(
+        "dockerhub", repository_id="dockerhub", project=PROJECT, location=REGION, format="DOCKER", mode="REMOTE_REPOSITORY",
+        remote_repository_config={"dockerRepository": {"publicRepository": "DOCKER_HUB"}},
+    )
+    service(container={"image": f"{REGION}-docker.pkg.dev/{PROJECT}/dockerhub/vllm/vllm-openai@{DIGEST}"}, opts=depends(repo))
+
+
 def no_repo() -> None:
     service(container={"image": f"{OWN_REPO}/chat@{DIGEST}"})
 
@@ -339,6 +347,7 @@ CASES = [
     fail("run-image-repo-missing", no_repo, field=f"{SVC}.image"),
     fail("run-image-repo-missing", own_repo(), id="created-empty"),
     ok("run-image-repo-missing", own_repo(push=f"{OWN_REPO}/chat:build-7")),
+    ok("run-image-repo-missing", remote_repo, id="remote-repository"),
     ok("run-image-repo-missing", p(container={"image": f"{REGION}-docker.pkg.dev/stagewise-ci/apps/chat@{DIGEST}"}), id="other-project"),
     fail("run-image-untagged", p(container={"image": "nginx"}), field=f"{SVC}.image"),
     fail("run-image-untagged", p(container={"image": "us-docker.pkg.dev/cloudrun/container/hello:latest"}), id="latest"),
@@ -349,6 +358,11 @@ CASES = [
     ok("run-image-pushed-after", own_repo(push=f"{OWN_REPO}/chat:build-7", use_digest=False, wait=True), id="waits"),
     # scaling
     fail("run-scaling-bounds", scaled({"minInstanceCount": 5, "maxInstanceCount": 2}), field="template.scaling.maxInstanceCount"),
-    fail("run-scaling-bounds", scaled({"minInstanceCount": 3}, {"maxInstanceCount": 1}), field="scaling.maxInstanceCount", id="service-level"),
+    fail("run-scaling-bounds", scaled(service_scaling={"minInstanceCount": 3, "maxInstanceCount": 1}), field="scaling.maxInstanceCount", id="service-level"),
+    fail("run-scaling-bounds", scaled({"minInstanceCount": -1}), field="template.scaling.minInstanceCount", id="negative"),
     ok("run-scaling-bounds", scaled({"minInstanceCount": 1, "maxInstanceCount": 3}, {"minInstanceCount": 1})),
+    ok("run-scaling-bounds", scaled({"minInstanceCount": 2, "maxInstanceCount": 0}), id="max-unset"),
+    fail("run-scaling-utilization", scaled({"cpuUtilization": 0.99}), field="template.scaling.cpuUtilization"),
+    fail("run-scaling-utilization", scaled({"cpuUtilization": 0, "concurrencyUtilization": 0.0}), field="template.scaling", id="both-off"),
+    ok("run-scaling-utilization", scaled({"cpuUtilization": 0.6, "concurrencyUtilization": 0})),
 ]

@@ -61,5 +61,9 @@ CASES = [
     fail("registry-cleanup-policies", policies([{**DELETE_OLD, "id": f"p{i}"} for i in range(11)]), resource="apps", field="cleanupPolicies"),
     fail("registry-cleanup-policies", policies([{**KEEP_RECENT, "condition": {"tagState": "TAGGED", "tagPrefixes": ["v"]}}]),
          field="cleanupPolicies[0]", id="mixed"),
+    fail("registry-cleanup-policies", policies([{**DELETE_OLD, "condition": {"tagState": "ANY", "olderThan": "14days"}}]),
+         field="cleanupPolicies[0].condition.olderThan", id="duration"),
+    fail("registry-cleanup-policies", policies([{**DELETE_OLD, "condition": {"tagState": "ANY", "olderThan": "1.5h"}}]), id="fractional-hours"),
     ok("registry-cleanup-policies", policies([DELETE_OLD, KEEP_RECENT])),
+    ok("registry-cleanup-policies", policies([{**DELETE_OLD, "condition": {"tagState": "UNTAGGED", "olderThan": "30d"}}, KEEP_RECENT]), id="days"),
 ]

@@ -30,6 +30,11 @@ NEG = "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup"
 BACKENDS = ("gcp:compute/backendService:BackendService", "gcp:compute/regionBackendService:RegionBackendService")
 DOMAIN_MAPPING = "gcp:cloudrun/domainMapping:DomainMapping"
 CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
+UNREAD_IAM_TYPES = (
+    "gcp:secretmanager/secretIamPolicy:SecretIamPolicy", "gcp:projects/iAMPolicy:IAMPolicy",
+    "gcp:organizations/iAMMember:IAMMember", "gcp:organizations/iAMBinding:IAMBinding",
+    "gcp:folder/iAMMember:IAMMember", "gcp:folder/iAMBinding:IAMBinding",
+)
 
 GIB = 1024**3
 MIB = 1024**2
@@ -804,7 +809,8 @@ def _access_grants(resource: Resource, secret: Resource, account: str, inventory
     project = inventory.project_of(secret)
     member = f"serviceAccount:{account}"
     found: list[Grant] = []
-    unreadable = False
+    # Authoritative policies and grants above the project are not read as grants: they may hold the role.
+    unreadable = bool(inventory.of_type(*UNREAD_IAM_TYPES))
     for grant in inventory.grants:
         if grant.scope == "secret":
             key = _secret_key(grant.target, inventory.project_of(grant.resource)) if grant.target else None
@@ -1111,8 +1117,9 @@ def run_image_repo_missing(resource: Resource, inventory: Inventory) -> Iterator
                 "the image, or point the image at a registry that already holds it",
             )
             continue
-        image_path = ref.path
-        pushed = [img for img, target in pushed_images(inventory) if target.host == ref.host and target.path == image_path]
+        if repo.get("mode") in ("REMOTE_REPOSITORY", "VIRTUAL_REPOSITORY"):
+            continue  # pulled through from its upstream (or other repositories) on demand: never "empty"
+        pushed = [img for img, target in pushed_images(inventory) if target.host == ref.host and target.path == ref.path]
         if not pushed:
             yield Problem(
                 field, f"{resource.name}: image {raw!r} is in {repo.name}, which this deploy creates empty, and nothing in the program pushes it",
@@ -1141,9 +1148,10 @@ def run_image_untagged(resource: Resource, inventory: Inventory) -> Iterator[Pro
 @rule(
     "run-scaling-bounds", types=(SERVICE,), severity=BLOCKS,
     title="maximum instances is below minimum instances, or a count is negative",
-    source="https://www.pulumi.com/registry/packages/gcp/api-docs/cloudrunv2/service/",
+    source="https://github.com/goblet/goblet/issues/287",
 )
 def run_scaling_bounds(resource: Resource, inventory: Inventory) -> Iterator[Problem]:
+    # The API: "template.scaling.max_instance_count: must be greater or equal than min_instance_count".
     for base in ("template.scaling", "scaling"):
         low = number(resource.get(f"{base}.minInstanceCount"))
         high = number(resource.get(f"{base}.maxInstanceCount"))
@@ -1155,13 +1163,24 @@ def run_scaling_bounds(resource: Resource, inventory: Inventory) -> Iterator[Pro
                 f"{base}.maxInstanceCount", f"{resource.name}: {base}.maxInstanceCount {high:g} is below minInstanceCount {low:g}",
                 "raise max_instance_count to at least min_instance_count",
             )
-    template_min = number(resource.get("template.scaling.minInstanceCount"))
-    service_max = number(resource.get("scaling.maxInstanceCount"))
-    if template_min is not None and service_max is not None and 0 < service_max < template_min:
-        yield Problem(
-            "scaling.maxInstanceCount", f"{resource.name}: the service-level maximum {service_max:g} is below the revision minimum {template_min:g}",
-            "raise scaling.max_instance_count or lower template.scaling.min_instance_count",
-        )
+
+
+@rule(
+    "run-scaling-utilization", types=(SERVICE,), severity=BLOCKS,
+    title="a scaling utilization target is outside 0.1-0.95 (or 0 to disable), or both are disabled",
+    source="https://www.pulumi.com/registry/packages/gcp/api-docs/cloudrunv2/service/",
+)
+def run_scaling_utilization(resource: Resource, inventory: Inventory) -> Iterator[Problem]:
+    # Provider doc (template.scaling): cpuUtilization and concurrencyUtilization: "Accepted values are
+    # between 0.1 and 0.95 (inclusive) or 0.0 to disable ... CPU and concurrency scaling cannot both be disabled."
+    values: dict[str, float | None] = {}
+    for key in ("cpuUtilization", "concurrencyUtilization"):
+        value = number(resource.get(f"template.scaling.{key}"))
+        values[key] = value
+        if value is not None and value != 0 and not 0.1 <= value <= 0.95:
+            yield Problem(f"template.scaling.{key}", f"{resource.name}: {key}={value:g}; accepted values are 0.1 to 0.95, or 0 to disable", f"set {key} between 0.1 and 0.95")
+    if values["cpuUtilization"] == 0 and values["concurrencyUtilization"] == 0:
+        yield Problem("template.scaling", f"{resource.name}: CPU and concurrency utilization are both disabled (0)", "leave one of them enabled")
 
 
 @stack_rule(

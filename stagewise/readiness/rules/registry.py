@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
-from stagewise.readiness.inventory import Inventory, Resource, as_list
+from stagewise.readiness.inventory import UNKNOWN, Inventory, Resource, as_list, dig
 from stagewise.readiness.model import BLOCKS, Problem
 from stagewise.readiness.rules import rule, stack_rule
 from stagewise.readiness.rules._images import DOCKER_IMAGE, REPOSITORY, pushed_images, repository_of
@@ -63,11 +64,16 @@ def registry_push_repo_missing(inventory: Inventory) -> Iterator[tuple[Resource 
 # maximum of 10 cleanup policies per repository", and "You can't use Conditional keep and Keep most
 # recent versions criteria in the same cleanup policy".
 CLEANUP_POLICIES_MAX = 10
+# condition.olderThan / newerThan are protobuf Durations: the API refuses anything that does not end in
+# "s" ("Illegal duration format; duration must end with 's'", https://github.com/pulumi/pulumi-gcp/issues/3344);
+# the provider converts whole minutes, hours and days ("30d") to seconds since
+# https://github.com/hashicorp/terraform-provider-google/issues/20796.
+_DURATION = re.compile(r"^(\d+(\.\d+)?s|\d+[mhd])$")
 
 
 @rule(
     "registry-cleanup-policies", types=(REPOSITORY,), severity=BLOCKS,
-    title="a repository has more than 10 cleanup policies, or one mixing a condition with most-recent-versions",
+    title="a repository has more than 10 cleanup policies, one mixing a condition with most-recent-versions, or a malformed age",
     source="https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy-overview",
 )
 def registry_cleanup_policies(resource: Resource, inventory: Inventory) -> Iterator[Problem]:
@@ -78,6 +84,13 @@ def registry_cleanup_policies(resource: Resource, inventory: Inventory) -> Itera
             "merge policies (prefix lists, one condition each) down to 10",
         )
     for index, policy in enumerate(policies):
+        for key in ("olderThan", "newerThan"):
+            value = dig(policy, f"condition.{key}")
+            if isinstance(value, str) and value != UNKNOWN and not _DURATION.match(value.strip()):
+                yield Problem(
+                    f"cleanupPolicies[{index}].condition.{key}", f"{resource.name}: cleanup policy {policy.get('id')!r} has {key}={value!r}, not a duration the API takes",
+                    'write it in seconds ("2592000s") or whole minutes, hours or days ("30d")',
+                )
         if policy.get("condition") and policy.get("mostRecentVersions"):
             yield Problem(
                 f"cleanupPolicies[{index}]", f"{resource.name}: cleanup policy {policy.get('id')!r} sets both a condition and most_recent_versions",
