@@ -131,8 +131,8 @@ def get(path, key=None):
 
 result = {"ready": get("/ready"), "no_key": get("/v1/models"),
           "keys": [get("/v1/models", "sk-" + secrets.token_hex(16)) for _ in range(3)]}
+print("RESULT " + json.dumps(result), flush=True)  # the app's own JSON log lines share stdout
 server.should_exit = True
-print(json.dumps(result))
 """
 
 
@@ -144,7 +144,9 @@ def _run_in_app_env(env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run(command, input=json.dumps(env), capture_output=True, text=True, timeout=300,
                           cwd=REPO_ROOT / "app", env=clean, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(lines) == 1, done.stdout[-3000:]
+    result: dict[str, Any] = json.loads(lines[0].removeprefix("RESULT "))
     return result
 
 
