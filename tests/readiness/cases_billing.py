@@ -37,11 +37,12 @@ def project_number_from_lookup() -> None:
     budget(budget_filter=billing.BudgetBudgetFilterArgs(projects=[number.apply(lambda n: f"projects/{n}")]))
 
 
-def with_channels(count: int) -> Callable[[], None]:
+def with_channels(count: int, by_id: bool = False) -> Callable[[], None]:
     def run() -> None:
         channels = [gcp.monitoring.NotificationChannel(f"c{i}", project=PROJECT, type="email", display_name=f"c{i}",
                                                        labels={"email_address": f"oncall{i}@stagewise.dev"}) for i in range(count)]
-        budget(all_updates_rule=billing.BudgetAllUpdatesRuleArgs(monitoring_notification_channels=[c.name for c in channels]))
+        refs = [c.id if by_id else c.name for c in channels]
+        budget(all_updates_rule=billing.BudgetAllUpdatesRuleArgs(monitoring_notification_channels=refs))
 
     return run
 
@@ -92,6 +93,8 @@ CASES = [
     fail("billing-budget-notifications", program(all_updates_rule=billing.BudgetAllUpdatesRuleArgs(
         pubsub_topic="budget-alerts", schema_version="1.0")), config=QUOTA, field="allUpdatesRule.pubsubTopic", id="topic"),
     ok("billing-budget-notifications", with_channels(5), config=QUOTA),
+    # A channel's id is projects/<p>/notificationChannels/<n> once it exists: the offline engine's invented id is no defect.
+    ok("billing-budget-notifications", with_channels(2, by_id=True), config=QUOTA, id="channel-id-output"),
     ok("billing-budget-notifications", program(all_updates_rule=billing.BudgetAllUpdatesRuleArgs(
         pubsub_topic=f"projects/{PROJECT}/topics/budget-alerts", schema_version="1.0")), config=QUOTA, id="topic"),
     fail("billing-quota-project", program(), resource="budget", field="provider"),

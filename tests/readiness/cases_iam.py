@@ -75,10 +75,13 @@ def custom_role(role_id: str, permissions: list[str]) -> Callable[[], None]:
     return run
 
 
-def custom_role_granted() -> None:
-    role = gcp.projects.IAMCustomRole("r", project=PROJECT, role_id="firestoreExporter", title="Exporter",
-                                      permissions=["datastore.databases.export"])
-    gcp.projects.IAMMember("m", project=PROJECT, role=role.name, member=SA)
+def custom_role_granted(by_id: bool = False) -> Callable[[], None]:
+    def run() -> None:
+        role = gcp.projects.IAMCustomRole("r", project=PROJECT, role_id="firestoreExporter", title="Exporter",
+                                          permissions=["datastore.databases.export"])
+        gcp.projects.IAMMember("m", project=PROJECT, role=role.id if by_id else role.name, member=SA)
+
+    return run
 
 
 CONDITION = {"title": "until-2030", "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"}
@@ -111,7 +114,8 @@ CASES = [
     fail("iam-role-name", project_member(SA, role="storage.objectViewer"), resource="m", field="role", id="no-prefix"),
     fail("iam-role-name", project_member(SA, role="role/storage.objectViewer"), id="typo"),
     ok("iam-role-name", project_member(SA, role="roles/storage.objectViewer")),
-    ok("iam-role-name", custom_role_granted, id="custom"),
+    ok("iam-role-name", custom_role_granted(), id="custom"),
+    ok("iam-role-name", custom_role_granted(by_id=True), id="custom-id-output"),
     ok("iam-role-name", project_member(SA, role="organizations/123456789012/roles/auditor"), id="org-custom"),
     fail("iam-role-not-grantable-here", on_bucket("roles/run.invoker"), resource="g", field="role"),
     fail("iam-role-not-grantable-here", on_secret("roles/storage.objectViewer"), id="secret"),

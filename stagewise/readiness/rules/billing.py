@@ -9,7 +9,7 @@ from typing import Any
 from stagewise.readiness.inventory import UNKNOWN, Inventory, Resource, as_list, is_unknown, number
 from stagewise.readiness.model import BLOCKS, RISK, Problem
 from stagewise.readiness.rules import rule
-from stagewise.readiness.rules.storage import mapping, text, truthy
+from stagewise.readiness.rules.storage import mapping, offline_ids, text, truthy
 
 BUDGET = "gcp:billing/budget:Budget"
 PROJECT_INFO = "gcp:billing/projectInfo:ProjectInfo"
@@ -126,6 +126,7 @@ def budget_projects(resource: Resource, inventory: Inventory) -> Iterator[Proble
 )
 def budget_notifications(resource: Resource, inventory: Inventory) -> Iterator[Problem]:
     rule_ = mapping(resource.get("allUpdatesRule"))
+    invented = offline_ids(inventory)
     channels = rule_.get("monitoringNotificationChannels")
     if not is_unknown(channels) and len(as_list(channels)) > CHANNELS_MAX:
         yield Problem(
@@ -133,14 +134,14 @@ def budget_notifications(resource: Resource, inventory: Inventory) -> Iterator[P
             f"channels; a budget takes at most {CHANNELS_MAX}", f"keep {CHANNELS_MAX} channels (use a group email channel for more people)",
         )
     for index, channel in enumerate(as_list(channels)):
-        if isinstance(channel, str) and channel != UNKNOWN and not _CHANNEL.match(channel):
+        if isinstance(channel, str) and channel != UNKNOWN and channel not in invented and not _CHANNEL.match(channel):
             yield Problem(
                 f"allUpdatesRule.monitoringNotificationChannels[{index}]", f"{resource.name}: {channel!r} is not a "
                 "channel name (projects/<project>/notificationChannels/<id>)", "pass the NotificationChannel's name output",
             )
     topic = rule_.get("pubsubTopic")
     if isinstance(topic, str) and topic != UNKNOWN:
-        if not _TOPIC.match(topic):
+        if topic not in invented and not _TOPIC.match(topic):
             yield Problem("allUpdatesRule.pubsubTopic", f"{resource.name}: {topic!r} is not projects/<project>/topics/<topic>",
                           "pass the Topic's id output")
         schema = rule_.get("schemaVersion")

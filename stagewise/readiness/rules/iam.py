@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from stagewise.readiness.inventory import IAM_BINDING_TYPES, IAM_MEMBER_TYPES, UNKNOWN, Grant, Inventory, Resource, as_list, is_unknown
 from stagewise.readiness.model import BLOCKS, Problem
 from stagewise.readiness.rules import rule, stack_rule
-from stagewise.readiness.rules.storage import text
+from stagewise.readiness.rules.storage import offline_ids, text
 
 ACCOUNT = "gcp:serviceaccount/account:Account"
 CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
@@ -173,8 +173,9 @@ def account_id_duplicate(inventory: Inventory) -> Iterator[tuple[Resource | None
     source="https://cloud.google.com/iam/docs/reference/sts/rest/v1/Binding",
 )
 def member_format(inventory: Inventory) -> Iterator[tuple[Resource | None, Problem]]:
+    invented = offline_ids(inventory)
     for grant in inventory.grants:
-        if not _known(grant):
+        if not _known(grant) or grant.member in invented:
             continue
         wrong = member_problem(grant.member)
         if wrong:
@@ -210,9 +211,10 @@ def placeholder_member(inventory: Inventory) -> Iterator[tuple[Resource | None, 
     source="https://github.com/google-github-actions/example-workflows/pull/19",
 )
 def role_name(inventory: Inventory) -> Iterator[tuple[Resource | None, Problem]]:
+    invented = offline_ids(inventory)
     for grant in inventory.grants:
         role = grant.role
-        if not role or role == UNKNOWN or _ROLE.match(role):
+        if not role or role == UNKNOWN or role in invented or _ROLE.match(role):
             continue
         yield grant.resource, Problem(
             "role", f"{grant.resource.name}: role {role!r} is refused: a role name is 'roles/<service>.<role>', "

@@ -68,6 +68,13 @@ def text(value: Any) -> str | None:
     return value if isinstance(value, str) and value and value != UNKNOWN else None
 
 
+def offline_ids(inventory: Inventory) -> frozenset[str]:
+    """The ids the offline engine invents for resources (``<logical name>-id``). A real deploy knows a
+    resource's id only once it exists (it is unknown at preview), so a value equal to one of these says
+    nothing about the value GCP will see: rules treat it as unknown."""
+    return frozenset(f"{r.name}-id" for r in inventory.resources)
+
+
 def mapping(value: Any) -> dict[str, Any]:
     """A nested object input (absent or of another shape: empty)."""
     return value if isinstance(value, dict) else {}
