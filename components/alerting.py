@@ -81,9 +81,8 @@ def check_uptime_path(path: str) -> str:
     return path
 
 
-# The chat service's own health path; while it still is one Cloud Run reserves, the path the app is
-# moving to (`/health`).
-DEFAULT_UPTIME_PATH = "/health" if SERVICE_HEALTH_PATH.rstrip("/").endswith("z") else SERVICE_HEALTH_PATH
+# The chat service's own health path (its liveness probe's): the check asks what Cloud Run asks.
+DEFAULT_UPTIME_PATH = SERVICE_HEALTH_PATH
 
 
 @dataclass(frozen=True)
@@ -217,7 +216,8 @@ class Alerting(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self.channels = self._channels()
-        channel_ids = [channel.id for channel in self.channels]
+        # A channel's name is projects/P/notificationChannels/ID, the form alert policies and budgets take.
+        channel_ids = [channel.name for channel in self.channels]
 
         signals = _service_signals(args)
         if args.inference is not None:

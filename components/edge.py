@@ -70,6 +70,9 @@ MAX_RANGES_PER_RULE = 10  # Cloud Armor's limit of src_ip_ranges in one basic-ma
 # methodenforcement, scannerdetection and protocolattack read the request line and headers only
 # and keep guarding free-text paths.
 BODY_FAMILIES = frozenset({"sqli", "xss", "lfi", "rfi", "rce", "php", "java", "nodejs", "sessionfixation"})
+# The app's chat endpoint (app/src/chatapp/api.py, POST /v1/chat/completions): its bodies are what
+# users type, code and SQL included, which the body-reading rules would answer with 403.
+FREE_TEXT_PATHS = ("/v1/chat/completions",)
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ class ArmorSettings:
     # families that read request arguments (and so the body) skip them, instead of answering 403 to
     # a user who asks about a SELECT statement. Families that read only the request line and
     # headers still apply there, and so do rate limits. See BODY_FAMILIES.
-    free_text_paths: Sequence[str] = ()
+    free_text_paths: Sequence[str] = FREE_TEXT_PATHS
 
     def __post_init__(self) -> None:
         for path in self.free_text_paths:

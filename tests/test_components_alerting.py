@@ -59,7 +59,9 @@ def test_service_alerts_and_uptime_each_with_a_runbook(run_component: Callable[.
         doc = policy["documentation"]
         assert doc["mimeType"] == "text/markdown", key
         assert "**What to do:**" in doc["content"] and "1. " in doc["content"], key
-        assert policy["notificationChannels"] == [f"{channel.name}-id"], key
+        # The channel's resource name (projects/P/notificationChannels/ID), the form policies and budgets take.
+        assert policy["notificationChannels"] == [channel.outputs["name"]], key
+        assert channel.outputs["name"].startswith("projects/stagewise-test/notificationChannels/"), key
         assert policy["alertStrategy"]["autoClose"] == "604800s"
     component = one(run, "stagewise:index:Alerting")
     assert all(r.parent == component.urn for r in run.resources if r.custom)

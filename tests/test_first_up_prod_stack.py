@@ -7,7 +7,6 @@ it) and fails if the defect it names comes back.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from conftest import one
 
 from components.alerting import check_uptime_path
 from components.chat_service import HEALTH_PATH
-from components.edge import BODY_FAMILIES
+from components.edge import BODY_FAMILIES, FREE_TEXT_PATHS
 from components.inference import (
     STARTUP_PROBE_MAX_DELAY_S,
     STARTUP_PROBE_MAX_FAILURE_WINDOW_S,
@@ -24,33 +23,13 @@ from components.inference import (
     InferenceEndpointArgs,
     docker_hub_path,
 )
+from prod_values import DIGEST, prod_config
 from stacks.program import main as stagewise_program
-from stagewise.engine import ProgramError, ProgramRun, load_stack_file, run_program
+from stagewise.engine import ProgramError, ProgramRun, run_program
 
-ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "gcp:cloudrunv2/service:Service"
 BUCKET = "gcp:storage/bucket:Bucket"
 DAY = 86_400
-DIGEST = "sha256:" + "4" * 64
-
-
-def prod_config(**overrides: Any) -> dict[str, str]:
-    """Pulumi.prod.yaml with real-looking values where it holds placeholders."""
-    config = load_stack_file("prod", ROOT)
-    inference = json.loads(config["stagewise:inference"])
-    if "REPLACE-ME" in inference["serverImage"] or inference["serverImage"].endswith("0" * 64):
-        inference["serverImage"] = f"docker.io/vllm/vllm-openai@{DIGEST}"
-    config["stagewise:inference"] = json.dumps(inference)
-    for section, value in (("stagewise:budget", {"billingAccount": "0A1B2C-3D4E5F-6A7B8C"}),
-                           ("stagewise:edge", {"domains": ["chat.acme-corp.dev"]}),
-                           ("stagewise:alerting", {"emails": ["oncall@acme-corp.dev"]})):
-        merged = {**json.loads(config[section]), **value}
-        config[section] = json.dumps(merged)
-    if "REPLACE-ME" in config.get("gcp:project", ""):
-        config["gcp:project"] = "stagewise-prod"
-    for key, value in overrides.items():
-        config[key.replace("__", ":")] = json.dumps(value) if not isinstance(value, str) else value
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +112,9 @@ def test_budget_calls_bill_the_stage_project_with_the_budget_api_enabled_there(p
     assert api.inputs == {**api.inputs, "project": "stagewise-prod", "service": "billingbudgets.googleapis.com"}
     assert api.urn in budget.dependencies
     assert budget.inputs["billingAccount"] == "0A1B2C-3D4E5F-6A7B8C"
+    # The Budget API takes channels by resource name, not by a provider id.
+    channels = budget.inputs["allUpdatesRule"]["monitoringNotificationChannels"]
+    assert channels and all(c.startswith("projects/stagewise-prod/notificationChannels/") for c in channels)
 
 
 def test_budget_quota_project_can_be_another_project() -> None:
@@ -149,7 +131,7 @@ def test_uptime_check_probes_the_chat_services_health_path_not_a_reserved_one(pr
     check = one(prod, "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig").inputs
     path = check["httpCheck"]["path"]
     assert not path.endswith("z")
-    assert path == (HEALTH_PATH if not HEALTH_PATH.endswith("z") else "/health")
+    assert path == HEALTH_PATH == "/health"
     with pytest.raises(ValueError, match="Cloud Run reserves"):
         check_uptime_path("/healthz")
 
@@ -162,16 +144,32 @@ def test_a_reserved_uptime_path_fails_before_any_resource() -> None:
     assert "stagewise:alerting.uptimePath" in str(caught.value) and "Cloud Run reserves" in str(caught.value)
 
 
-# 13. freeTextPaths reaches the Cloud Armor policy.
+# 13. freeTextPaths reaches the Cloud Armor policy (default: the app's chat path).
+def waf_expressions(run: ProgramRun) -> dict[str, str]:
+    rules = one(run, "gcp:compute/securityPolicy:SecurityPolicy").inputs["rules"]
+    return {r["description"].split()[2]: r["match"]["expr"]["expression"] for r in rules if "expr" in r["match"]}
+
+
 def test_free_text_paths_reach_the_armor_rules(prod: ProgramRun) -> None:
-    paths = json.loads(load_stack_file("prod", ROOT)["stagewise:edge"])["armor"]["freeTextPaths"]
-    assert paths == ["/v1/chat/completions"]
-    rules = one(prod, "gcp:compute/securityPolicy:SecurityPolicy").inputs["rules"]
-    waf = {r["description"].split()[2]: r["match"]["expr"]["expression"] for r in rules if "expr" in r["match"]}
+    assert FREE_TEXT_PATHS == ("/v1/chat/completions",)
+    waf = waf_expressions(prod)
     assert waf, "no WAF rules"
     for rule, expression in waf.items():
         skips = expression.startswith("!request.path.startsWith('/v1/chat/completions') && ")
         assert skips == (rule.split("-")[0] in BODY_FAMILIES), (rule, expression)
+
+
+def test_configured_free_text_paths_replace_the_default_and_can_be_turned_off() -> None:
+    config = prod_config()
+    edge = json.loads(config["stagewise:edge"])
+    edge["armor"]["freeTextPaths"] = ["/v1/partner"]
+    config["stagewise:edge"] = json.dumps(edge)
+    run = run_program(stagewise_program, project="stagewise", stack="prod", config=config)
+    assert waf_expressions(run)["sqli-v33-stable"].startswith("!request.path.startsWith('/v1/partner') && evaluatePreconfiguredWaf(")
+    edge["armor"]["freeTextPaths"] = []
+    config["stagewise:edge"] = json.dumps(edge)
+    run = run_program(stagewise_program, project="stagewise", stack="prod", config=config)
+    assert all(e.startswith("evaluatePreconfiguredWaf(") for e in waf_expressions(run).values())
 
 
 # 17. The GPU service's startup window: within Cloud Run's limits, and as long as they allow for a download.
@@ -255,3 +253,16 @@ def test_export_grant_names_its_custom_role_before_the_role_exists() -> None:
     exporter = run.by_name("firestore-export-exporter")
     assert exporter.inputs["role"] == "projects/stagewise-prod/roles/firestoreExporter"
     assert run.by_name("firestore-export-role").urn in exporter.dependencies
+
+
+def test_shipped_prod_stops_at_its_placeholders_before_any_resource() -> None:
+    from stagewise.engine import run_stack
+
+    with pytest.raises(ProgramError) as caught:
+        run_stack("prod")
+    message = str(caught.value)
+    for key in ("gcp:project", "stagewise:inference.serverImage", "stagewise:edge.domains[0]",
+                "stagewise:alerting.emails[0]", "stagewise:budget.billingAccount"):
+        assert f"  - {key}: " in message and "is a placeholder" in message, key
+    # The digest's placeholder names the image it stands for, through the remote repository.
+    assert "docker.io/vllm/vllm-openai@sha256:REPLACE-ME" in message

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from conftest import one
+from prod_values import REAL, prod_config, run_prod
 
 from stacks.program import main as stagewise_program
-from stagewise.engine import ProgramError, ProgramRun, load_stack_file, run_program, run_stack
+from stagewise.engine import ProgramError, ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "gcp:cloudrunv2/service:Service"
@@ -22,7 +23,8 @@ DAY = 86_400
 
 @pytest.fixture(scope="module")
 def prod() -> ProgramRun:
-    return run_stack("prod")
+    # The shipped stack file with real-looking values where it holds placeholders (tests/prod_values.py).
+    return run_prod()
 
 
 def chat_services(run: ProgramRun) -> dict[str, dict[str, Any]]:
@@ -49,7 +51,7 @@ def test_chat_runs_in_every_failover_region_behind_the_load_balancer_only(prod: 
 
 def test_edge_has_tls_policy_managed_cert_and_cloud_armor(prod: ProgramRun) -> None:
     assert one(prod, "gcp:compute/sSLPolicy:SSLPolicy").inputs["minTlsVersion"] == "TLS_1_2"
-    assert one(prod, "gcp:compute/managedSslCertificate:ManagedSslCertificate").inputs["managed"]["domains"] == ["chat.example.com"]
+    assert one(prod, "gcp:compute/managedSslCertificate:ManagedSslCertificate").inputs["managed"]["domains"] == [REAL["stagewise:edge.domains"]]
     armor = one(prod, "gcp:compute/securityPolicy:SecurityPolicy").inputs
     assert any("preconfiguredWaf" in json.dumps(rule) or "evaluatePreconfiguredWaf" in json.dumps(rule) for rule in armor["rules"])
     assert any(rule.get("action") == "throttle" for rule in armor["rules"])
@@ -85,7 +87,7 @@ def test_alerting_uptime_and_dashboard(prod: ProgramRun) -> None:
     policies = prod.of_type("gcp:monitoring/alertPolicy:AlertPolicy")
     assert len(policies) >= 6 and all(p.inputs["documentation"]["content"] for p in policies)
     uptime = one(prod, "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig").inputs
-    assert uptime["monitoredResource"]["labels"]["host"] == "chat.example.com"
+    assert uptime["monitoredResource"]["labels"]["host"] == REAL["stagewise:edge.domains"]
     assert one(prod, "gcp:monitoring/dashboard:Dashboard")
     assert "inference" in json.dumps([p.inputs for p in policies])  # the GPU service is watched too
 
@@ -110,7 +112,7 @@ def test_firestore_pitr_backups_and_deletion_protection(prod: ProgramRun) -> Non
 
 @pytest.mark.parametrize("mode", ["vertex", "gpu-vm"])
 def test_prod_composes_the_other_dedicated_modes(mode: str) -> None:
-    config = load_stack_file("prod", ROOT)
+    config = prod_config()
     settings: dict[str, Any] = {"mode": mode, "fallbackModel": "gemini-2.5-flash", "region": "us-central1"}
     settings.update({"model": "google/gemma-3-4b-it"} if mode == "vertex" else {"model": "Qwen/Qwen2.5-7B-Instruct", "maxReplicas": 3})
     config["stagewise:inference"] = json.dumps(settings)
@@ -145,7 +147,7 @@ def test_prod_composes_the_other_dedicated_modes(mode: str) -> None:
     ],
 )
 def test_bad_prod_config_fails_before_any_resource(key: str, value: object, phrase: str) -> None:
-    config = load_stack_file("prod", ROOT)
+    config = prod_config()
     if value is None:
         config.pop(key)
     else:
@@ -165,7 +167,11 @@ def test_bad_prod_config_fails_before_any_resource(key: str, value: object, phra
 )
 def test_review_cli_exits_zero_and_its_json_lists_the_prod_resources(inference: dict[str, Any] | None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GOOGLE_"))}
-    extra = ["--config", f"stagewise:inference={json.dumps(inference)}"] if inference else []
+    # The shipped file's placeholders filled the way a user would, from the command line.
+    filled = prod_config()
+    keys = ["gcp:project", "stagewise:edge", "stagewise:alerting", "stagewise:budget"]
+    extra = [arg for key in keys for arg in ("--config", f"{key}={filled[key]}")]
+    extra += ["--config", f"stagewise:inference={json.dumps(inference) if inference else filled['stagewise:inference']}"]
     done = subprocess.run([sys.executable, "-m", "stagewise.cli", "review", "prod", "--format", "json", *extra],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

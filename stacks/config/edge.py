@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.edge import FREE_TEXT_PATHS
 from components.limits import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
 from stacks.config.base import Section
 
@@ -75,8 +76,9 @@ class ArmorConfig(Section):
     adaptive_protection: bool = Field(True, description="Adaptive Protection: ML detection of L7 DDoS attacks")
     denied_ranges: list[str] = Field(default_factory=list, description="source IP ranges always denied (CIDR)")
     free_text_paths: list[str] = Field(
-        default_factory=list,
-        description="path prefixes whose bodies are free text (e.g. /v1/chat): WAF rules skip them, rate limits still apply",
+        default_factory=lambda: list(FREE_TEXT_PATHS),
+        description="path prefixes whose bodies are free text (default: the app's chat completions path): the WAF rules "
+        "that read request bodies skip them; header and protocol rules and rate limits still apply ([] turns this off)",
     )
 
     @field_validator("free_text_paths")
