@@ -369,7 +369,7 @@ def public_grant_prevented(inventory: Inventory) -> Iterator[tuple[Resource | No
     "storage-object-content", types=(BUCKET_OBJECT,), severity=BLOCKS,
     title="a bucket object has neither content nor source",
     # pulumi_gcp 10.2 BucketObjectArgs.content: "Data as string to be uploaded. Must be defined if source is not."
-    source="https://www.pulumi.com/registry/packages/gcp/api-docs/storage/bucketobject/",
+    source="https://pulumi.com/registry/packages/gcp/api-docs/storage/bucketobject",
 )
 def object_content(resource: Resource, inventory: Inventory) -> Iterator[Problem]:
     if "content" in resource.inputs or "source" in resource.inputs:
