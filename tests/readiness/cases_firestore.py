@@ -24,7 +24,7 @@ def program(**kwargs: Any) -> Callable[[], None]:
     return run
 
 
-def two_databases(first: str, second: str, second_project: str = PROJECT) -> Callable[[], None]:
+def two_databases(first: str | None, second: str | None, second_project: str = PROJECT) -> Callable[[], None]:
     def run() -> None:
         database("a", name=first)
         database("b", name=second, project=second_project)
@@ -77,6 +77,7 @@ CASES = [
     fail("firestore-database-duplicate", two_databases("chat-db", "chat-db"), id="named"),
     ok("firestore-database-duplicate", two_databases("(default)", "chat-db")),
     ok("firestore-database-duplicate", two_databases("(default)", "(default)", second_project="other-project"), id="two-projects"),
+    ok("firestore-database-duplicate", two_databases(None, None), id="auto-named"),
     fail("firestore-abandon-on-destroy", program(deletion_policy=None), resource="db", field="deletionPolicy", id="default"),
     fail("firestore-abandon-on-destroy", program(deletion_policy="ABANDON"), id="explicit"),
     ok("firestore-abandon-on-destroy", program()),

@@ -40,10 +40,8 @@ BACKUP_RETENTION_MAX = 14 * 7 * 86_400
 
 
 def database_id(resource: Resource) -> str | None:
-    value = resource.get("name")
-    if value is None:
-        return None if "name" in resource.inputs else DEFAULT_DATABASE
-    return text(value)
+    """The database id the program sets; None when unknown or left to Pulumi's auto-naming."""
+    return text(resource.get("name"))
 
 
 def database_of(inventory: Inventory, holder: Resource) -> Resource | None:
