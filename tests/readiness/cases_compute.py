@@ -45,6 +45,23 @@ def instance(machine: str, image: str = "ubuntu-os-cloud/ubuntu-2204-lts", size:
     return program
 
 
+def scoped(scopes: Sequence[str], script: str | None = None, logging: bool = False) -> Callable[[], None]:
+    def program() -> None:
+        compute.Instance(
+            "vm", name="vm", project=PROJECT, zone="us-central1-a", machine_type="e2-small",
+            boot_disk=compute.InstanceBootDiskArgs(initialize_params=compute.InstanceBootDiskInitializeParamsArgs(image=COS)),
+            network_interfaces=[compute.InstanceNetworkInterfaceArgs(network="default")],
+            service_account=compute.InstanceServiceAccountArgs(email=f"vm@{PROJECT}.iam.gserviceaccount.com", scopes=list(scopes)),
+            metadata_startup_script=script, metadata={"google-logging-enabled": "true"} if logging else None,
+        )
+
+    return program
+
+
+AR_PULL = "docker run -d -p 8000:8000 us-central1-docker.pkg.dev/fixture-project/apps/model@sha256:" + "b" * 64
+SECRET_READ = "TOKEN=$(gcloud secrets versions access latest --secret=hf-token)\n" + AR_PULL
+
+
 def mig(zones: Sequence[str] = (), shape: str | None = None) -> Callable[[], None]:
     def program() -> None:
         compute.RegionInstanceGroupManager(
@@ -123,6 +140,12 @@ CASES = [
     ok("compute-cos-host-firewall", template(image=COS, script=OPENED)),
     ok("compute-cos-host-firewall", template(image=COS, script=PUBLISHED), id="published-port"),
     ok("compute-cos-host-firewall", template(image="debian-cloud/debian-12", script=HOST_NET), id="not-cos"),
+    fail("compute-sa-scopes", scoped(["https://www.googleapis.com/auth/logging.write"], script=AR_PULL), resource="vm",
+         field="serviceAccount.scopes"),
+    fail("compute-sa-scopes", scoped(["storage-ro", "logging-write"], script=SECRET_READ), id="secret-manager", field="serviceAccount.scopes"),
+    fail("compute-sa-scopes", scoped([], logging=True), id="no-scopes-logging", field="serviceAccount.scopes"),
+    ok("compute-sa-scopes", scoped(["https://www.googleapis.com/auth/cloud-platform"], script=SECRET_READ, logging=True)),
+    ok("compute-sa-scopes", scoped(["storage-ro", "logging-write"], script=AR_PULL, logging=True), id="narrow-but-enough"),
     # MIGs, autoscalers, health checks
     fail("compute-mig-zones", mig(zones=["us-central1-a", "us-east1-b"]), resource="mig", field="distributionPolicyZones[1]"),
     fail("compute-mig-zones", mig(shape="SPREAD"), id="shape", field="distributionPolicyTargetShape"),

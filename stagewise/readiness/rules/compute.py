@@ -260,6 +260,56 @@ def cos_host_firewall(resource: Resource, inventory: Inventory) -> Iterator[Prob
                   "`docker run` in the startup script, or publish the port with -p <PORT>:<PORT> instead of --network host")
 
 
+# Access scopes cap what a VM's service account token can call, whatever its IAM roles
+# (https://www.kubeblogs.com/gcp-permissions-and-scopes-for-compute-engine-vms). Scope aliases as gcloud
+# and the provider accept them.
+_SCOPE_ALIASES = {
+    "cloud-platform": "cloud-platform", "logging-write": "logging.write", "storage-ro": "devstorage.read_only",
+    "storage-rw": "devstorage.read_write", "storage-full": "devstorage.full_control", "monitoring-write": "monitoring.write",
+    "monitoring": "monitoring",
+}
+_REGISTRY_PULL = re.compile(r"docker\s+(?:pull|run|create)\b[^\n]*?(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z]+\.)?gcr\.io)/")
+_SECRET_ACCESS = re.compile(r"gcloud\s+secrets\b|secretmanager\.googleapis\.com")
+
+
+def _scopes(resource: Resource) -> set[str] | None:
+    account = resource.get("serviceAccount")
+    if not isinstance(account, dict) or is_unknown(account.get("scopes")) or account.get("scopes") is None:
+        return None
+    found = set()
+    for scope in as_list(account.get("scopes")):
+        name = text(scope).removeprefix("https://www.googleapis.com/auth/")
+        found.add(_SCOPE_ALIASES.get(name, name))
+    return found
+
+
+@rule(
+    "compute-sa-scopes", types=VM_TYPES, severity=BROKEN,
+    title="a VM's access scopes exclude an API its own configuration uses (registry pulls, Secret Manager, logging)",
+    source="https://www.kubeblogs.com/gcp-permissions-and-scopes-for-compute-engine-vms",
+)
+def sa_scopes(resource: Resource, inventory: Inventory) -> Iterator[Problem]:
+    scopes = _scopes(resource)
+    if scopes is None or "cloud-platform" in scopes:
+        return
+    _field, script = _startup_script(resource)
+    needs: list[tuple[str, set[str]]] = []
+    if _REGISTRY_PULL.search(re.sub(r"\\\n\s*", " ", script)):
+        needs.append(("pull images from Artifact Registry", {"devstorage.read_only", "devstorage.read_write", "devstorage.full_control"}))
+    if _SECRET_ACCESS.search(script):
+        needs.append(("read Secret Manager secrets", set()))
+    if text(resource.get("metadata.google-logging-enabled")).lower() == "true":
+        needs.append(("send its logs to Cloud Logging", {"logging.write", "logging.admin"}))
+    for what, enough in needs:
+        if not scopes & enough:
+            yield Problem("serviceAccount.scopes", f"{resource.name} needs to {what}, but its access scopes "
+                          f"({', '.join(sorted(scopes)) or 'none'}) do not allow it: the calls fail with 403 insufficient "
+                          "authentication scopes, whatever IAM roles the account holds",
+                          "set service_account.scopes=['https://www.googleapis.com/auth/cloud-platform'] and control access with "
+                          "IAM roles")
+            return
+
+
 # --- managed instance groups, autoscalers, health checks -------------------------------------------
 @rule(
     "compute-mig-zones", types=(REGION_MIG,), severity=BLOCKS,
