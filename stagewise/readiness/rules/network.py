@@ -61,6 +61,11 @@ _NAME_EXEMPT = frozenset({
 })
 # Pulumi auto-names an omitted ``name`` as the logical name plus "-" and 7 random hex characters.
 _AUTONAME_SUFFIX = "-0000000"
+# Types whose provider generates a unique name itself (they take name_prefix) when none is given.
+_PROVIDER_NAMED = frozenset({
+    "gcp:compute/instanceTemplate:InstanceTemplate", "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate",
+    "gcp:compute/sSLCertificate:SSLCertificate", "gcp:compute/regionSslCertificate:RegionSslCertificate",
+})
 
 # https://cloud.google.com/vpc/docs/subnets#valid-ranges: "Each primary or secondary IPv4 range ...
 # the smallest ... is /29" and the prohibited ranges (local host, link-local, multicast, broadcast).
@@ -99,7 +104,7 @@ def name_format(inventory: Inventory) -> Iterator[tuple[Resource | None, Problem
         if resource.type.rsplit(":", 1)[-1].endswith(_NAME_EXEMPT_SUFFIXES):
             continue
         name = resource.get("name")
-        if name is None and resource.get("namePrefix") is None:
+        if name is None and resource.get("namePrefix") is None and resource.type not in _PROVIDER_NAMED:
             # Omitted: Pulumi auto-names it from the logical name.
             candidate = resource.name + _AUTONAME_SUFFIX
             if not GCE_NAME.match(candidate):
