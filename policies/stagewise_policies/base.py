@@ -56,6 +56,8 @@ class Resource:
     parent: Resource | None = None
     dependencies: tuple[Resource, ...] = ()
     property_dependencies: Mapping[str, tuple[Resource, ...]] = field(default_factory=dict)
+    # The resource's ignoreChanges option (resource rules only): what the program declares but never updates.
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -140,7 +142,9 @@ def resource_rule(
         def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
             if not _matches(type_tuple, args.resource_type):
                 return
-            resource = Resource(args.resource_type, args.name, args.urn, args.props)
+            options = getattr(args, "opts", None)
+            ignored = tuple(getattr(options, "ignore_changes", None) or ())
+            resource = Resource(args.resource_type, args.name, args.urn, args.props, ignore_changes=ignored)
             config = config_with_defaults(schema_params, args.get_config())
             try:
                 findings = list(check(resource, config))

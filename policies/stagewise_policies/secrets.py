@@ -68,13 +68,19 @@ def rotation(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]
 @resource_rule(
     "secret-no-inline-versions",
     family="secrets",
-    description="Secret values are never part of the program or its state (no SecretVersion with secret_data).",
+    description="Secret values are never part of the program or its state (no SecretVersion with secret_data the "
+                "program manages; a first placeholder version whose data the program ignores afterwards is allowed).",
     severity=Severity.CRITICAL,
-    remediation="Delete the SecretVersion resource and add the value out of band: `gcloud secrets versions add <id> --data-file=-`.",
+    remediation="Delete the SecretVersion resource and add the value out of band: `gcloud secrets versions add <id> --data-file=-`; "
+                "or, for a first version a service needs to start, set ignore_changes=['secretData'] so real values never come from the program.",
     types=[t.SECRET_VERSION],
     unknowns="skip",
 )
 def no_inline_versions(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    # Presence only: the value is never read into a message.
+    # Presence only: the value is never read into a message. A Cloud Run service cannot start on a
+    # secret with no version (terraform-provider-google#10846), so a first version is allowed when
+    # the program never updates it: real values are added with gcloud and never pass through state.
+    if "secretData" in resource.ignore_changes:
+        return
     if "secretData" in resource.props or "secretDataWo" in resource.props:
         yield Finding("a secret value is written from the program into state", "add secret versions out of band with gcloud")

@@ -79,9 +79,11 @@ def no_public_acl(resource: Resource, config: Mapping[str, Any]) -> Iterator[Fin
 @resource_rule(
     "storage-versioning",
     family="storage",
-    description="Buckets of versioned classes (data, backups) keep object versions.",
+    description="Buckets of versioned classes (data, backups) keep object versions, or a retention policy that "
+                "keeps objects from being overwritten or deleted (Cloud Storage allows one of the two per bucket).",
     severity=Severity.MEDIUM,
-    remediation="Set versioning=BucketVersioningArgs(enabled=True) and a lifecycle rule that prunes old versions.",
+    remediation="Set versioning=BucketVersioningArgs(enabled=True) and a lifecycle rule that prunes old versions, "
+                "or a retention_policy (retained objects cannot be overwritten or deleted).",
     types=[t.BUCKET],
     params={"versionedClasses": {**STRING_LIST, "default": ["data", "backups"],
                                  "description": "bucket classes that must keep versions"}},
@@ -89,9 +91,17 @@ def no_public_acl(resource: Resource, config: Mapping[str, Any]) -> Iterator[Fin
 )
 def versioning(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     klass = bucket_class(resource)
-    if klass in config_list(config, "versionedClasses") and flag(resource.props, "versioning.enabled") is not True:
-        yield Finding(f"a {klass} bucket without object versioning loses overwritten data",
-                      "enable versioning")
+    if klass not in config_list(config, "versionedClasses") or flag(resource.props, "versioning.enabled") is True:
+        return
+    # Object Versioning cannot be enabled on a bucket with a retention policy
+    # (https://rules.sonarsource.com/terraform/RSPEC-6412), and a retained object cannot be
+    # overwritten or deleted before its period ends: PERMISSION_DENIED
+    # (https://googleapis.dev/ruby/google-api-client/v0.37.0/Google/Apis/StorageV1/Bucket/RetentionPolicy.html),
+    # which is what versioning would protect here.
+    if number(resource.props, "retentionPolicy.retentionPeriod"):
+        return
+    yield Finding(f"a {klass} bucket without object versioning or a retention policy loses overwritten data",
+                  "enable versioning, or set a retention policy")
 
 
 @resource_rule(
