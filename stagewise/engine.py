@@ -158,8 +158,10 @@ class _Mocks(pulumi_mocks.Mocks):
         if self.preview:
             return "", state
         gcp_project = self.config.get("gcp:project", self.project)
-        state.update(synthesize_outputs(args.typ, args.name, args.inputs, gcp_project, self.config, self.generation))
-        resource_id = args.resource_id or f"{args.name}-id"
+        synthesized = synthesize_outputs(args.typ, args.name, args.inputs, gcp_project, self.config, self.generation)
+        state.update(synthesized)
+        # The provider's id where its shape is known (other resources pass `.id` on), else a stand-in.
+        resource_id = args.resource_id or str(synthesized.pop("id", "") or f"{args.name}-id")
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -11,6 +11,23 @@ from collections.abc import Mapping
 from typing import Any
 
 
+_COLLECTIONS = {"ManagedSslCertificate": "sslCertificates", "RouterNat": "routers"}
+
+
+def _collection(kind: str) -> str:
+    """A Compute Engine collection name from a type name: SSLPolicy -> sslPolicies, URLMap -> urlMaps."""
+    if kind in _COLLECTIONS:
+        return _COLLECTIONS[kind]
+    upper = len(kind) - len(kind.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    head = upper - 1 if upper > 1 else upper  # the capital that starts the next word stays
+    camel = kind[:head].lower() + kind[head:]
+    if camel.endswith("y") and camel[-2:-1] not in ("a", "e", "o", "u"):
+        return camel[:-1] + "ies"
+    if camel.endswith(("s", "x")):
+        return camel + "es"
+    return camel + "s"
+
+
 def _short_hash(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:10]
 
@@ -30,6 +47,10 @@ def synthesize_outputs(
     elif type_token == "gcp:cloudrunv2/service:Service":
         out["uri"] = f"https://{resource_name}-{_short_hash(project, str(resource_name))}-{region[:2]}.a.run.app"
         out["urls"] = [out["uri"]]
+        out["id"] = f"projects/{project}/locations/{region}/services/{resource_name}"
+        # Cloud Run names revisions <service>-<5 digits>-<3 letters>; each deploy makes a new one.
+        revision = f"{resource_name}-{generation:05d}-{_short_hash(project, str(resource_name), str(generation))[:3]}"
+        out["latestReadyRevision"] = out["latestCreatedRevision"] = revision
     elif type_token == "gcp:storage/bucket:Bucket":
         out["url"] = f"gs://{resource_name}"
         out["selfLink"] = f"https://www.googleapis.com/storage/v1/b/{resource_name}"
@@ -46,13 +67,24 @@ def synthesize_outputs(
         out["imageName"] = image
     elif type_token == "gcp:secretmanager/secret:Secret":
         secret_id = inputs.get("secretId", name)
-        out["name"] = f"projects/{project}/secrets/{secret_id}"
+        out["name"] = out["id"] = f"projects/{project}/secrets/{secret_id}"
     elif type_token == "gcp:firestore/database:Database":
         out["name"] = inputs.get("name", "(default)")
     elif type_token.startswith("gcp:compute/"):
-        kind = type_token.split(":")[-1].lower()
-        out["selfLink"] = f"https://www.googleapis.com/compute/v1/projects/{project}/global/{kind}s/{resource_name}"
-        out["id"] = f"projects/{project}/global/{kind}s/{resource_name}"
+        # The provider's id and selfLink shapes: projects/P/(global|regions/R|zones/Z)/<kind>s/NAME.
+        kind = type_token.split(":")[-1]
+        for prefix in ("Region", "Global"):
+            if kind.startswith(prefix) and kind != prefix:
+                kind = kind[len(prefix):]
+        collection = _collection(kind)
+        if inputs.get("zone"):
+            scope = f"zones/{inputs['zone']}"
+        elif inputs.get("region") and not type_token.startswith("gcp:compute/global"):
+            scope = f"regions/{inputs['region']}"
+        else:
+            scope = "global"
+        out["id"] = f"projects/{project}/{scope}/{collection}/{resource_name}"
+        out["selfLink"] = f"https://www.googleapis.com/compute/v1/{out['id']}"
         if type_token in ("gcp:compute/globalAddress:GlobalAddress", "gcp:compute/address:Address"):
             out["address"] = "203.0.113.10" if "global" in type_token.lower() else "10.10.0.10"
     elif type_token == "gcp:monitoring/notificationChannel:NotificationChannel":

@@ -57,7 +57,7 @@ def test_serverless_neg_per_region_behind_external_managed_backend(run_component
     assert backend["protocol"] == "HTTPS"
     assert len(backend["backends"]) == 2
     assert backend["logConfig"] == {"enable": True, "sampleRate": 1.0}
-    assert backend["securityPolicy"] == "edge-armor-id"
+    assert backend["securityPolicy"] == "projects/stagewise-test/global/securityPolicies/edge-armor"
     assert "healthChecks" not in backend  # serverless NEGs take none
     component = one(run, "stagewise:index:EdgeLoadBalancer")
     assert all(r.parent == component.urn for r in run.resources if r.custom)
@@ -70,12 +70,12 @@ def test_https_with_managed_certificate_and_tls12_policy(run_component: Callable
     policy = one(run, "gcp:compute/sSLPolicy:SSLPolicy").inputs
     assert policy["minTlsVersion"] == "TLS_1_2" and policy["profile"] == "RESTRICTED"
     proxy = one(run, "gcp:compute/targetHttpsProxy:TargetHttpsProxy").inputs
-    assert proxy["sslPolicy"] == "edge-tls-id" and proxy["sslCertificates"] == ["edge-cert-id"]
+    assert proxy["sslPolicy"] == "projects/stagewise-test/global/sslPolicies/edge-tls" and proxy["sslCertificates"] == ["projects/stagewise-test/global/sslCertificates/edge-cert"]
     rules = {r.inputs["portRange"]: r.inputs for r in run.of_type(RULE)}
     assert set(rules) == {"443", "80"}
     assert all(rule["loadBalancingScheme"] == "EXTERNAL_MANAGED" for rule in rules.values())
-    assert rules["443"]["target"] == "edge-https-id"
-    assert rules["443"]["ipAddress"] == rules["80"]["ipAddress"] == "edge-ip-id"
+    assert rules["443"]["target"] == "projects/stagewise-test/global/targetHttpsProxies/edge-https"
+    assert rules["443"]["ipAddress"] == rules["80"]["ipAddress"] == "projects/stagewise-test/global/addresses/edge-ip"
 
 
 def test_http_only_redirects_to_https(run_component: Callable[..., ProgramRun]) -> None:
@@ -84,7 +84,7 @@ def test_http_only_redirects_to_https(run_component: Callable[..., ProgramRun]) 
     assert redirect["defaultUrlRedirect"]["httpsRedirect"] is True
     assert "defaultService" not in redirect
     http_proxy = one(run, "gcp:compute/targetHttpProxy:TargetHttpProxy").inputs
-    assert http_proxy["urlMap"] == "edge-redirect-id"
+    assert http_proxy["urlMap"] == "projects/stagewise-test/global/urlMaps/edge-redirect"
 
 
 def test_no_port_80_without_redirect(run_component: Callable[..., ProgramRun]) -> None:
@@ -95,7 +95,7 @@ def test_no_port_80_without_redirect(run_component: Callable[..., ProgramRun]) -
 
 def test_single_track_is_the_default_service(run_component: Callable[..., ProgramRun]) -> None:
     url_map = declare(run_component).by_name("edge-https", URL_MAP).inputs
-    assert url_map["defaultService"] == "edge-stable-id"
+    assert url_map["defaultService"] == "projects/stagewise-test/global/backendServices/edge-stable"
     assert "defaultRouteAction" not in url_map
 
 
@@ -109,7 +109,7 @@ def test_canary_and_blue_green_are_weighted_splits(run_component: Callable[..., 
     url_map = run.by_name("edge-https", URL_MAP).inputs
     assert "defaultService" not in url_map
     weights = {w["backendService"]: w["weight"] for w in url_map["defaultRouteAction"]["weightedBackendServices"]}
-    assert weights == {"edge-stable-id": stable, "edge-canary-id": canary}
+    assert weights == {"projects/stagewise-test/global/backendServices/edge-stable": stable, "projects/stagewise-test/global/backendServices/edge-canary": canary}
     # the standby track stays declared so switching is only a weight change
     assert len(run.of_type(BACKEND)) == 2
     canary_neg = run.by_name("edge-canary-us-central1", NEG).inputs

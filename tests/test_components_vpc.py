@@ -120,8 +120,11 @@ def test_egress_feeds_chat_service_direct_vpc_egress(run_component: Callable[...
     service = one(run, "gcp:cloudrunv2/service:Service").inputs
     access = service["template"]["vpcAccess"]
     assert access["egress"] == "ALL_TRAFFIC"
-    assert access["networkInterfaces"][0]["subnetwork"] == "vpc-europe-west1-id"
-    assert access["networkInterfaces"][0]["network"] == "vpc-id"
+    # The subnetwork's and network's ids, as the provider forms them.
+    subnet = run.by_name("vpc-europe-west1", "gcp:compute/subnetwork:Subnetwork").inputs["name"]
+    network = run.by_name("vpc", "gcp:compute/network:Network").inputs["name"]
+    assert access["networkInterfaces"][0]["subnetwork"] == f"projects/stagewise-test/regions/europe-west1/subnetworks/{subnet}"
+    assert access["networkInterfaces"][0]["network"] == f"projects/stagewise-test/global/networks/{network}"
     assert access["networkInterfaces"][0]["tags"] == ["chat-egress"]
 
 
