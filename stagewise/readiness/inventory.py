@@ -154,7 +154,9 @@ class Inventory:
 
     @classmethod
     def of(cls, run: ProgramRun) -> Inventory:
-        items = [Resource(r, _unwrap(r.inputs), _unwrap(r.outputs)) for r in run.resources if r.custom]
+        # The SDK registers resources as their inputs resolve, so the recorded order can differ from
+        # run to run; rules see them by URN, so the same program always gets the same findings.
+        items = [Resource(r, _unwrap(r.inputs), _unwrap(r.outputs)) for r in sorted(run.resources, key=lambda r: r.urn) if r.custom]
         return cls(run, items)
 
     @property
