@@ -538,7 +538,8 @@ def _inference_signals(inference: InferenceSignals, t: Thresholds) -> list[_Sign
                 filter=_with_target(f'{service} AND metric.type="run.googleapis.com/container/gpu/utilizations"', inference.target),
             ),
         ]
-    job = inference.prometheus_job
+    # gpu-vm: each pool's collector scrapes under the pool's VM name prefix (components/inference.py).
+    job = inference.target if inference.mode == "gpu-vm" and isinstance(inference.target, str) else inference.prometheus_job
     window = "5m"
     # vLLM's server metrics (https://docs.vllm.ai/en/stable/usage/metrics/): request_success_total by
     # finished_reason, e2e_request_latency_seconds, num_requests_waiting. COS has no agent for GPU

@@ -50,7 +50,7 @@ from pulumi_gcp.compute import (
     URLMapDefaultUrlRedirectArgs,
 )
 
-from components.limits import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
+from components.limits import DEFAULT_WAF_RULES, FREE_TEXT_PATHS, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
 
 SCHEME = "EXTERNAL_MANAGED"
 SSL_PROFILES = frozenset({"MODERN", "RESTRICTED"})
@@ -70,9 +70,6 @@ MAX_RANGES_PER_RULE = 10  # Cloud Armor's limit of src_ip_ranges in one basic-ma
 # methodenforcement, scannerdetection and protocolattack read the request line and headers only
 # and keep guarding free-text paths.
 BODY_FAMILIES = frozenset({"sqli", "xss", "lfi", "rfi", "rce", "php", "java", "nodejs", "sessionfixation"})
-# The app's chat endpoint (app/src/chatapp/api.py, POST /v1/chat/completions): its bodies are what
-# users type, code and SQL included, which the body-reading rules would answer with 403.
-FREE_TEXT_PATHS = ("/v1/chat/completions",)
 
 
 @dataclass(frozen=True)

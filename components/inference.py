@@ -430,7 +430,7 @@ def collector_config(port: int, job: str = PROMETHEUS_JOB) -> str:
     ])
 
 
-def startup_script(pool: GpuVmPool, served_name: str, project: str) -> str:
+def startup_script(pool: GpuVmPool, served_name: str, project: str, job: str = PROMETHEUS_JOB) -> str:
     """Container-Optimized OS boot script: host firewall, GPU driver (if any), optional HF token, the
     vLLM container, and the metrics collector beside it. COS runs it on every boot."""
     gpus = 0 if pool.accelerator == "none" else pool.accelerator_count
@@ -478,7 +478,7 @@ def startup_script(pool: GpuVmPool, served_name: str, project: str) -> str:
         "# Metrics: the OpenTelemetry Collector scrapes vLLM's /metrics for the alert policies.",
         f"mkdir -p {COLLECTOR_DIR}",
         f"cat > {COLLECTOR_DIR}/config.yaml <<'OTELCOL'",
-        collector_config(pool.port).rstrip("\n"),
+        collector_config(pool.port, job).rstrip("\n"),
         "OTELCOL",
         "docker rm -f otelcol >/dev/null 2>&1 || true",
         " ".join(shlex.quote(part) for part in [
@@ -612,7 +612,9 @@ class InferenceEndpoint(pulumi.ComponentResource):
             vm_grants.append(SecretRole(pool.hf_token_secret))
         grants = declare_grants(f"{name}-vm-sa", account.email.apply(lambda e: f"serviceAccount:{e}"), vm_grants, self._project, self, [account])
         server_tag = f"{name}-server"
-        script = pulumi.Output.from_input(self._project).apply(lambda project: startup_script(pool, served, project))
+        # The scrape job carries the VMs' name prefix, so each pool's alerts select its own series.
+        job = self._vm_prefix(name)
+        script = pulumi.Output.from_input(self._project).apply(lambda project: startup_script(pool, served, project, job))
         spot = pool.spot
         template = compute.RegionInstanceTemplate(
             f"{name}-template",

@@ -31,3 +31,7 @@ DEFAULT_WAF_RULES = (
 def is_waf_rule(name: str) -> bool:
     match = _WAF_RULE.match(name)
     return match is not None and match["family"] in WAF_FAMILIES
+
+# The app's chat endpoint (app/src/chatapp/api.py, POST /v1/chat/completions): its bodies are what
+# users type, code and SQL included, which the body-reading rules would answer with 403.
+FREE_TEXT_PATHS = ("/v1/chat/completions",)

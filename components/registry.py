@@ -49,9 +49,15 @@ class BuildFromSource:
 
 @dataclass(frozen=True)
 class ExternalImage:
-    """CI builds and pushes; the program only points at `ref`."""
+    """CI builds and pushes; the program only points at `ref`.
+
+    The stage's own repository stays declared: a stack first deployed from a laptop in build mode
+    keeps its repository (and the images earlier revisions run) when CI takes over, instead of the
+    engine deleting it with everything in it."""
 
     ref: str
+    keep_recent: int = 10
+    untagged_after_days: int = 7
 
 
 @dataclass
@@ -66,12 +72,11 @@ class ContainerImageArgs:
 class ContainerImage(pulumi.ComponentResource):
     def __init__(self, name: str, args: ContainerImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("stagewise:index:ContainerImage", name, None, opts)
-        self.repository: gcp.artifactregistry.Repository | None = None
         source = args.source
+        self.repository: gcp.artifactregistry.Repository = self._repository(name, args, source.keep_recent, source.untagged_after_days)
         if isinstance(source, ExternalImage):
             self.ref: pulumi.Output[str] = pulumi.Output.from_input(source.ref)
         else:
-            self.repository = self._repository(name, args, source)
             host = f"{args.region}-docker.pkg.dev"
             self.tag = build_tag(source)
             image_name = pulumi.Output.concat(
@@ -93,7 +98,7 @@ class ContainerImage(pulumi.ComponentResource):
             self.ref = self.image.repo_digest
         self.register_outputs({"ref": self.ref})
 
-    def _repository(self, name: str, args: ContainerImageArgs, source: BuildFromSource) -> gcp.artifactregistry.Repository:
+    def _repository(self, name: str, args: ContainerImageArgs, keep_recent: int, untagged_after_days: int) -> gcp.artifactregistry.Repository:
         return gcp.artifactregistry.Repository(
             f"{name}-repo",
             project=args.project,
@@ -107,13 +112,13 @@ class ContainerImage(pulumi.ComponentResource):
                 RepositoryCleanupPolicyArgs(
                     id="keep-recent",
                     action="KEEP",
-                    most_recent_versions=RepositoryCleanupPolicyMostRecentVersionsArgs(keep_count=source.keep_recent),
+                    most_recent_versions=RepositoryCleanupPolicyMostRecentVersionsArgs(keep_count=keep_recent),
                 ),
                 RepositoryCleanupPolicyArgs(
                     id="delete-untagged",
                     action="DELETE",
                     condition=RepositoryCleanupPolicyConditionArgs(
-                        tag_state="UNTAGGED", older_than=f"{source.untagged_after_days * 86_400}s"
+                        tag_state="UNTAGGED", older_than=f"{untagged_after_days * 86_400}s"
                     ),
                 ),
             ],

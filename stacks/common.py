@@ -45,7 +45,7 @@ def container_image(config: StackConfig, apis: ProjectServices) -> ContainerImag
     image = config.service.image
     source: BuildFromSource | ExternalImage
     if image.mode == "external" and image.ref:
-        source = ExternalImage(ref=image.ref)
+        source = ExternalImage(ref=image.ref, keep_recent=image.keep_recent)
     else:
         source = BuildFromSource(context=APP_DIR, keep_recent=image.keep_recent)
     return ContainerImage(
@@ -179,9 +179,6 @@ class ServiceWiring:
     ingress: str | None = None
     default_uri_disabled: bool = False
     extra_env: dict[str, pulumi.Input[str]] | None = None
-    # Ignored: revisions are named by Cloud Run and the version is carried by the traffic tag
-    # (stacks/config/releases.py). Kept so callers that still pass it keep working; drop it there.
-    revision_suffix: str | None = None
     account_id: str | None = None
     # Other endpoints the service calls (e.g. staging's test VM): granted before the service too.
     also_calls: tuple[InferenceEndpoint, ...] = ()

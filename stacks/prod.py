@@ -78,7 +78,7 @@ class ProdSettings:
         versions = {parts.revision_suffix(config.service.prompt_version)}
         if config.release is not None:
             try:
-                check_release(config.release, config.service.prompt_version)
+                check_release(config.release, config.service.prompt_version, config.service.name, self.regions)
             except ValueError as exc:
                 raise parts.config_error(stack, "stagewise:release", str(exc)) from None
             if config.release.previous:
@@ -184,8 +184,9 @@ def compose(config: StackConfig) -> None:
                 ingress="internal-and-cloud-load-balancing",
                 default_uri_disabled=True,
                 account_id=f"{config.service.name}-{region}"[:30].rstrip("-"),
-                revision_suffix=parts.revision_suffix(version) if release else None,
-                traffic=parts.release_traffic(config.service.name, release, version) if release else (),
+                # Cloud Run names each revision; the version rides on the traffic tag (a fixed revision
+                # name would collide on the next template change: terraform-provider-google#14569).
+                traffic=parts.release_traffic(config.service.name, release, version, region) if release else (),
             ),
         )
 
@@ -214,6 +215,8 @@ def compose(config: StackConfig) -> None:
     pulumi.export("load_balancer_ip", edge.address.address)
     pulumi.export("domains", list(settings.edge.domains))
     pulumi.export("service_accounts", {region: chat.service_account_email for region, chat in services.items()})
+    # The revision serving each region, for stagewise:release.previousRevision on the next version.
+    pulumi.export("revisions", {region: chat.latest_revision for region, chat in services.items()})
     pulumi.export("inference_mode", endpoint.mode_name)
     if endpoint.base_url is not None:
         pulumi.export("inference_url", endpoint.base_url)

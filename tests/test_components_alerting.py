@@ -127,11 +127,10 @@ def test_inference_alerts_per_mode(run_component: Callable[..., ProgramRun], mod
         text = json.dumps(condition)
         assert metric in text, (key, text)
         assert "What to do" in found[key]["documentation"]["content"]
-        if mode != "gpu-vm":
-            assert "llm-target" in text, (key, text)
+        assert "llm-target" in text, (key, text)  # gpu-vm: the scrape job is the pool's VM name prefix
     if mode == "gpu-vm":
         promql = found["inference-latency"]["conditions"][0]["conditionPrometheusQueryLanguage"]["query"]
-        assert promql.endswith("> 10") and 'job="vllm"' in promql
+        assert promql.endswith("> 10") and 'job="llm-target"' in promql
 
 
 def test_gpu_threshold_units_follow_the_metric(run_component: Callable[..., ProgramRun]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from conftest import one
 
@@ -33,13 +35,17 @@ def test_built_image_goes_to_a_cleaned_registry_and_is_referenced_by_digest(run_
     assert build["registry"]["username"] == "oauth2accesstoken"
 
 
-def test_external_image_declares_no_registry(run_component) -> None:  # type: ignore[no-untyped-def]
-    def program() -> None:
-        ContainerImage("img", ContainerImageArgs(project="p", region="us-central1", source=ExternalImage("r/chat@sha256:1")))
+def test_external_image_builds_nothing_but_keeps_the_stage_repository(run_component) -> None:  # type: ignore[no-untyped-def]
+    # A stack first deployed in build mode, then by CI in external mode, must not lose the
+    # repository (and the images older revisions run): same logical name in both modes.
+    def program(source: BuildFromSource | ExternalImage) -> Callable[[], None]:
+        return lambda: ContainerImage("img", ContainerImageArgs(project="p", region="us-central1", source=source)) and None
 
-    run = run_component(program)
-    assert not run.of_type("gcp:artifactregistry/repository:Repository")
-    assert not run.of_type("docker:index/image:Image")
+    external = run_component(program(ExternalImage("r/chat@sha256:1")))
+    built = run_component(program(BuildFromSource(context="/src/app")))
+    assert not external.of_type("docker:index/image:Image")
+    repos = [r.urn for r in external.of_type("gcp:artifactregistry/repository:Repository")]
+    assert repos and repos == [r.urn for r in built.of_type("gcp:artifactregistry/repository:Repository")]
 
 
 def test_secrets_are_user_managed_in_configured_regions_and_hold_no_value(run_component) -> None:  # type: ignore[no-untyped-def]

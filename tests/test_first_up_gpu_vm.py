@@ -69,6 +69,7 @@ def test_gpu_vm_alerts_query_only_what_the_collector_writes(run_component: Calla
         # No Ops Agent runs on COS: nothing may read agent.googleapis.com metrics.
         assert "agent.googleapis.com" not in text, key
         query = policy["conditions"][0]["conditionPrometheusQueryLanguage"]["query"]
-        assert f'job="{PROMETHEUS_JOB}"' in query and "vllm:" in query, key
+        # Each pool's collector scrapes under the pool's VM name prefix: the alerts select only its series.
+        assert 'job="inference-vm"' in query and "vllm:" in query, key
     dashboard = json.loads(one(run, "gcp:monitoring/dashboard:Dashboard").inputs["dashboardJson"])
     assert "agent.googleapis.com" not in json.dumps(dashboard)

@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.edge import FREE_TEXT_PATHS
+from components.limits import FREE_TEXT_PATHS
 from components.limits import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
 from stacks.config.base import Section
 
