@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bootstrap.roles import roles_for_types  # noqa: E402
-from stagewise.engine import run_stack  # noqa: E402
+from stagewise.engine import read_config_file, run_stack  # noqa: E402
 
 DOC = ROOT / "docs" / "deployer-roles.md"
 STACKS = ("mvp", "staging", "prod")
@@ -21,7 +21,10 @@ STACKS = ("mvp", "staging", "prod")
 def render() -> str:
     rows = []
     for stack in STACKS:
-        types = {r.type for r in run_stack(stack).resources if r.custom}
+        # The shipped staging/prod files hold REPLACE-ME values; the sample values fill them (same types).
+        sample = ROOT / "examples" / "values" / f"{stack}.yaml"
+        values = read_config_file(sample) if sample.is_file() else {}
+        types = {r.type for r in run_stack(stack, overrides=values).resources if r.custom}
         roles, unknown = roles_for_types(types)
         if unknown:
             raise SystemExit(f"{stack}: no deployer role known for {sorted(unknown)}; add them to bootstrap/roles.py")

@@ -51,9 +51,7 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a config value, as `pulumi config set` would (repeatable)")
     parser.add_argument("--root", type=Path, default=None, metavar="DIR",
                         help="directory holding Pulumi.yaml and the Pulumi.<stack>.yaml files (default: this checkout)")
-    parser.add_argument("--values", action="append", default=[], type=Path, metavar="FILE",
-                        help="a YAML file with a config: block like Pulumi.<stack>.yaml's, laid over it (repeatable; "
-                             "e.g. examples/values/prod.yaml supplies real-looking values for the placeholders)")
+    add_values_argument(parser)
     parser.add_argument("--no-lifecycle", action="store_true",
                         help="skip the second-deploy simulation of the deploy-readiness check")
     parser.add_argument("--no-preview", action="store_true",
@@ -64,7 +62,7 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
 def review_command(args: argparse.Namespace) -> int:
     from stagewise.review import ReviewOptions, render_text, review_stack
 
-    overrides = {**load_values(args.values), **parse_overrides(args.config)}
+    overrides = {**load_values(args.values, args.stack), **parse_overrides(args.config)}
     review = review_stack(args.stack, ReviewOptions(values=vars(args)), overrides, args.root)
     if args.format == "json":
         print(json.dumps(review.document(), indent=2, sort_keys=False, default=str))
@@ -77,12 +75,24 @@ def review_command(args: argparse.Namespace) -> int:
     return review.exit_code
 
 
-def load_values(paths: Sequence[Path]) -> dict[str, str]:
-    """Config from ``--values`` files, flattened as the engine flattens a stack file."""
+def add_values_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--values", action="append", default=[], type=Path, metavar="FILE|DIR",
+                        help="a YAML file with a config: block like Pulumi.<stack>.yaml's, laid over it; a directory "
+                             "means its <stack>.yaml, where there is one (repeatable; e.g. --values examples/values "
+                             "fills the shipped placeholders with real-looking values)")
+
+
+def load_values(paths: Sequence[Path], stack: str) -> dict[str, str]:
+    """Config from ``--values`` files (a directory: its ``<stack>.yaml``), flattened as the engine
+    flattens a stack file; later files win."""
     from stagewise.engine import read_config_file
 
     merged: dict[str, str] = {}
     for path in paths:
+        if path.is_dir():
+            path = path / f"{stack}.yaml"
+            if not path.is_file():
+                continue
         merged.update(read_config_file(path))
     return merged
 

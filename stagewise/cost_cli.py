@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_OK, command, parse_overrides
+from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_OK, add_values_argument, command, load_values, parse_overrides
 from stacks.config.usage import USAGE_DOCS, UsageProfile
 
 # Short flags for the figures people change most; every field is reachable through --usage.
@@ -80,7 +80,8 @@ def estimate_stack(stack: str, args: argparse.Namespace) -> Any:
     from stagewise.cost.estimate import estimate_run, usage_for
     from stagewise.engine import run_stack
 
-    run = run_stack(stack, overrides=parse_overrides(getattr(args, "config", []) or []))
+    values = load_values(getattr(args, "values", []) or [], stack)
+    run = run_stack(stack, overrides={**values, **parse_overrides(getattr(args, "config", []) or [])})
     overrides = _merge_buckets(usage_for(run), usage_overrides(args))
     return estimate_run(run, overrides)
 
@@ -89,6 +90,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     parser.add_argument("--config", action="append", default=[], metavar="NS:KEY=VALUE",
                         help="override a config value, as `pulumi config set` would (repeatable)")
+    add_values_argument(parser)
     add_usage_arguments(parser)
 
 

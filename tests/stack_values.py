@@ -36,3 +36,14 @@ def example_values(stack: str) -> dict[str, str]:
 def run_with_values(stack: str, overrides: Mapping[str, str] | None = None, root: Path = REPO_ROOT) -> ProgramRun:
     """The shipped stack with its sample values (then ``overrides``) laid over it."""
     return run_stack(stack, root=root, overrides={**example_values(stack), **(overrides or {})})
+
+
+def write_filled_stack_file(stack: str, directory: Path) -> Path:
+    """The user's stack file: the shipped Pulumi.<stack>.yaml with its REPLACE-ME values filled from
+    the sample values, written into ``directory`` (with Pulumi.yaml, so it is a project root)."""
+    document = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    document.setdefault("config", {}).update(values_document(stack))
+    (directory / "Pulumi.yaml").write_text((REPO_ROOT / "Pulumi.yaml").read_text())
+    target = directory / f"Pulumi.{stack}.yaml"
+    target.write_text(yaml.safe_dump(document, sort_keys=False))
+    return target

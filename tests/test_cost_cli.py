@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 
 import pytest
@@ -15,15 +16,18 @@ STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pu
 BIG = "prod" if "prod" in STACKS else STACKS[-1]
 
 
+VALUES = Path(__file__).resolve().parents[1] / "examples" / "values"
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     code = main(list(argv))
     return code, capsys.readouterr().out
 
 
 def test_cost_text_lists_resources_and_a_total_matching_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, text = run_cli(capsys, "cost", BIG, "--requests", "1000000")
+    code, text = run_cli(capsys, "cost", BIG, "--requests", "1000000", "--values", str(VALUES))
     assert code == 0
-    code, raw = run_cli(capsys, "cost", BIG, "--requests", "1000000", "--format", "json")
+    code, raw = run_cli(capsys, "cost", BIG, "--requests", "1000000", "--format", "json", "--values", str(VALUES))
     document = json.loads(raw)
     assert document["usage"]["requests_per_month"] == 1_000_000
     total = re.search(r"^\s+TOTAL\s+\S+\s+\S+\s+\$([\d,]+\.\d\d)$", text, re.MULTILINE)
@@ -59,8 +63,9 @@ def test_bad_usage_flag_names_the_field_and_the_fix(capsys: pytest.CaptureFixtur
 
 
 def test_diff_lists_added_and_removed_resources_and_the_delta(capsys: pytest.CaptureFixture[str]) -> None:
-    code, text = run_cli(capsys, "diff", "mvp", BIG)
-    _, raw = run_cli(capsys, "diff", "mvp", BIG, "--format", "json")
+    # A directory of values: each stack takes its own <stack>.yaml (mvp has none and needs none).
+    code, text = run_cli(capsys, "diff", "mvp", BIG, "--values", str(VALUES))
+    _, raw = run_cli(capsys, "diff", "mvp", BIG, "--format", "json", "--values", str(VALUES))
     document = json.loads(raw)
     assert code == 0
     assert document["deltaUsd"] == pytest.approx(document["to"]["monthlyUsd"] - document["from"]["monthlyUsd"])

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from google.protobuf import struct_pb2
 
-from stagewise.engine import DeclaredResource, run_stack
+from stack_values import run_with_values
+
+from stagewise.engine import DeclaredResource
 from stagewise.policy_engine import Analyzer, _analyze_request
 
 ODD_VALUES: list[Any] = ["", 7.5, ["x"], {"k": "v"}]
@@ -33,7 +35,7 @@ def _variants(resource: DeclaredResource) -> list[struct_pb2.Struct]:
 def test_rules_survive_odd_shapes(stack: str) -> None:
     analyzer = Analyzer.for_stage(stack)
     checked = 0
-    one_per_type = {r.type: r for r in run_stack(stack).resources if r.custom}
+    one_per_type = {r.type: r for r in run_with_values(stack).resources if r.custom}
     for resource in one_per_type.values():
         for inputs in _variants(resource):
             request = _analyze_request(resource)

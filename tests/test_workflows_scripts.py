@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from stack_values import write_filled_stack_file
 
 from stagewise.engine import run_stack
 
@@ -25,12 +26,12 @@ def _set_image(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("stack", [s for s in ("mvp", "staging", "prod") if (ROOT / f"Pulumi.{s}.yaml").is_file()])
 def test_set_image_points_the_stack_at_the_digest_and_the_stack_still_validates(tmp_path: Path, stack: str) -> None:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copy(ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
+    write_filled_stack_file(stack, tmp_path)  # the user's stack file: placeholders replaced
     result = _set_image(tmp_path, stack, DIGEST)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load((tmp_path / f"Pulumi.{stack}.yaml").read_text())["config"]
-    assert config["stagewise:service"]["image"] == {"mode": "external", "ref": DIGEST}
+    # ignoreChanges false: the engine must roll every new digest out (a hidden image never deploys).
+    assert config["stagewise:service"]["image"] == {"mode": "external", "ref": DIGEST, "ignoreChanges": False}
     run = run_stack(stack, root=tmp_path)
     images = {c["image"] for r in run.of_type("gcp:cloudrunv2/service:Service")
               for c in r.inputs["template"]["containers"] if "chat" in c["image"]}

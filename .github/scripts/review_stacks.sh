@@ -17,9 +17,15 @@ for stack in "$@"; do
     echo "== $stack: no Pulumi.$stack.yaml in this checkout, skipped"
     continue
   fi
-  echo "== stagewise review $stack"
+  # A stack file that still holds REPLACE-ME values (this toolkit's own) is reviewed with the
+  # sample values laid over it; a team's filled-in stack file is reviewed as it is.
+  values=()
+  if grep -q 'REPLACE-ME' "Pulumi.$stack.yaml" && [ -f "examples/values/$stack.yaml" ]; then
+    values=(--values "examples/values/$stack.yaml")
+  fi
+  echo "== stagewise review $stack ${values[*]}"
   rc=0
-  uv run --locked stagewise review "$stack" --format json > "$out/$stack.json.part" 2> "$out/$stack.err" || rc=$?
+  uv run --locked stagewise review "$stack" "${values[@]}" --format json > "$out/$stack.json.part" 2> "$out/$stack.err" || rc=$?
   if [ "$rc" -le 1 ] || [ "$rc" -eq 3 ]; then
     # Paths inside this checkout (e.g. a Docker build context) become relative, so a base
     # reviewed in another directory doesn't show them all as changed.
@@ -42,7 +48,7 @@ PY
     sed 's/^/    /' "$out/$stack.err" >&2
   fi
   if [ -n "$markdown" ] && { [ "$rc" -le 1 ] || [ "$rc" -eq 3 ]; }; then
-    uv run --locked stagewise review "$stack" --format markdown > "$out/$stack.md" 2>/dev/null || true
+    uv run --locked stagewise review "$stack" "${values[@]}" --format markdown > "$out/$stack.md" 2>/dev/null || true
   fi
   [ "$rc" -eq 0 ] || failed+=("$stack")
 done

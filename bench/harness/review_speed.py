@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             ENV["PYTHONDONTWRITEBYTECODE"] = "1"
         print(f"review speed, bytecode {mode} ({args.runs} runs each, from {ROOT}):", flush=True)
         for stack in stacks:  # env sync and (warm mode) cache fill outside the timings
-            timed(["uv", "run", "--frozen", "stagewise", "review", stack], ROOT, args.timeout)
+            timed(["uv", "run", "--frozen", "stagewise", "review", stack, "--values", "examples/values"], ROOT, args.timeout)
         rows += [{**row, "bytecode": mode} for row in review_rows(args, stacks)]
     if args.profile:
         rows.append(profile(args.profile, args.timeout))

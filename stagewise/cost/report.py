@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate
-from stagewise.engine import REPO_ROOT, ProgramError, run_stack
+from stagewise.engine import REPO_ROOT, ProgramError, read_config_file, run_stack
 
 DOC = REPO_ROOT / "docs" / "cost.md"
 START, END = "<!-- cost-table:start -->", "<!-- cost-table:end -->"
@@ -72,7 +72,10 @@ def _money(value: float) -> str:
 
 
 def _estimate(stack: str, overrides: Mapping[str, object] | None = None) -> Estimate:
-    config = {key: value if isinstance(value, str) else json.dumps(value) for key, value in (overrides or {}).items()}
+    # The shipped staging/prod files hold REPLACE-ME values; the sample values fill them (cost is the same).
+    sample = REPO_ROOT / "examples" / "values" / f"{stack}.yaml"
+    config = read_config_file(sample) if sample.is_file() else {}
+    config.update({key: value if isinstance(value, str) else json.dumps(value) for key, value in (overrides or {}).items()})
     return estimate_run(run_stack(stack, overrides=config))
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-import yaml
+
+from stack_values import example_values, write_filled_stack_file
 
 from stagewise.engine import ProgramRun, read_config_file, run_stack
 from stagewise.readiness.inventory import Inventory
@@ -26,8 +27,7 @@ CHAT_SERVICE = "stagewise:index:ChatService"
 
 
 def values(stack: str) -> dict[str, str]:
-    path = ROOT / "examples" / "values" / f"{stack}.yaml"
-    return read_config_file(path) if path.is_file() else {}
+    return example_values(stack)
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -81,13 +81,7 @@ def test_the_ci_deploy_path_rolls_its_image_out(stack: str, tmp_path: Path) -> N
     """CI builds the image, `set_image.py` points the stack at its digest, then `pulumi up` runs."""
     base = run_stack(stack, overrides=values(stack))
     ref = "us-central1-docker.pkg.dev/ci-project/apps/chat@sha256:" + "c" * 64
-    # The user's stack file: the shipped one with the placeholders replaced.
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    sample = ROOT / "examples" / "values" / f"{stack}.yaml"
-    if sample.is_file():
-        document["config"].update(yaml.safe_load(sample.read_text())["config"])
-    stack_file = tmp_path / f"Pulumi.{stack}.yaml"
-    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+    stack_file = write_filled_stack_file(stack, tmp_path)  # the user's stack file: placeholders replaced
     _set_image_script().set_image(stack_file, ref)
     ci_config = read_config_file(stack_file)
     changed = {key: value for key, value in ci_config.items() if base.config.get(key) != value}
