@@ -21,7 +21,7 @@ step "type check (mypy --strict)"
 uv run --locked mypy components stacks stagewise $( [ -d policies ] && echo policies ) $( [ -d bootstrap ] && echo bootstrap )
 
 step "infrastructure tests"
-uv run --locked pytest tests -q
+uv run --locked pytest tests   # addopts already has -q: one -q keeps the "N passed" line
 
 if [ -z "${SKIP_APP:-}" ] && [ -f app/scripts/test.sh ]; then
   step "chat backend tests (app/, its own env)"
@@ -30,6 +30,6 @@ fi
 
 if [ -z "${SKIP_BENCH:-}" ] && [ -f bench/run.sh ]; then
   step "benchmark harness tests (bench/, correctness only, nothing timed)"
-  bash bench/run.sh test -q
+  bash bench/run.sh test
 fi
 step "all green"

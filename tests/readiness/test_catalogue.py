@@ -48,3 +48,12 @@ def test_fixture(case: Case) -> None:
         assert any(f.field.startswith(case.field) for f in found), [f.field for f in found]
     for finding in found:
         assert finding.message and finding.fix and finding.source.startswith("https://")
+
+
+def test_the_catalogue_page_is_generated_from_the_rules() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "scripts/readiness_catalogue.py", "--check"], cwd=HERE.parents[1],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -9,6 +9,7 @@ project = pulumi.Config("gcp").require("project")
 region = pulumi.Config("gcp").require("region")
 domain = config.require("domain")
 defect = config.get("break") or ""
+labels = {"env": "mvp", "owner": "chat-team", "cost-center": "llm-chat"}
 
 apis = {
     name: gcp.projects.Service(name.split(".")[0], project=project, service=name, disable_on_destroy=False)
@@ -31,7 +32,7 @@ database = gcp.firestore.Database("db", project=project, name="(default)", locat
 db_user = gcp.projects.IAMMember("runner-datastore", project=project, role="roles/datastore.user", member=member)
 
 secret = gcp.secretmanager.Secret(
-    "api-keys", project=project, secret_id="chat-api-keys",
+    "api-keys", project=project, secret_id="chat-api-keys", labels=labels,
     replication=gcp.secretmanager.SecretReplicationArgs(
         user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
             replicas=[gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(location=region)])),
@@ -47,7 +48,7 @@ accessor = gcp.secretmanager.SecretIamMember("runner-secret", project=project, s
 cpu = "8" if defect == "too-much-cpu-for-memory" else "1"
 service = gcp.cloudrunv2.Service(
     "chat", name="chat", project=project, location=region, deletion_protection=False,
-    ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+    ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", default_uri_disabled=True, labels=labels,
     template=gcp.cloudrunv2.ServiceTemplateArgs(
         service_account=account.email,
         max_instance_request_concurrency=80,
