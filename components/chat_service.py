@@ -156,7 +156,12 @@ class ChatService(pulumi.ComponentResource):
             ingress=INGRESS[args.ingress],
             deletion_protection=args.deletion_protection,
             default_uri_disabled=args.default_uri_disabled or None,
-            invoker_iam_disabled=False,
+            # A public service turns the invoker check off instead of binding allUsers: organisations
+            # with domain-restricted sharing (enforced by default since May 2024) refuse allUsers,
+            # and Google recommends this setting there
+            # (https://cloud.google.com/run/docs/authenticating/public,
+            # https://cloud.google.com/resource-manager/docs/secure-by-default-organizations).
+            invoker_iam_disabled=args.public,
             labels=dict(args.labels),
             scaling=ServiceScalingArgs(min_instance_count=args.min_instances),
             template=self._template(args),
@@ -168,7 +173,7 @@ class ChatService(pulumi.ComponentResource):
             ),
         )
 
-        invoker_members = ["allUsers"] if args.public else list(dict.fromkeys(args.invokers))
+        invoker_members = [] if args.public else list(dict.fromkeys(args.invokers))
         # Named by member, not list position: adding or removing one renames (and so replaces) no
         # other binding. The alias adopts a binding declared under its old positional name.
         self.invokers = [
@@ -218,10 +223,16 @@ class ChatService(pulumi.ComponentResource):
             ),
             startup_probe=ServiceTemplateContainerStartupProbeArgs(
                 http_get=ServiceTemplateContainerStartupProbeHttpGetArgs(path=READY_PATH, port=CONTAINER_PORT),
+                # 48 x 5 s = 240 s, the most a service's startup probe may span: a first instance can
+                # wait on IAM grants made seconds before (propagation takes minutes,
+                # https://cloud.google.com/iam/docs/access-change-propagation) and Direct VPC egress
+                # can delay connections a minute or more at start-up
+                # (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc). The timeout stays
+                # above /ready's own 3 s store check.
                 initial_delay_seconds=0,
-                period_seconds=2,
-                timeout_seconds=2,
-                failure_threshold=30,
+                period_seconds=5,
+                timeout_seconds=4,
+                failure_threshold=48,
             ),
             liveness_probe=ServiceTemplateContainerLivenessProbeArgs(
                 http_get=ServiceTemplateContainerLivenessProbeHttpGetArgs(path=HEALTH_PATH, port=CONTAINER_PORT),

@@ -6,14 +6,16 @@ access to the registry. Nothing is built offline (`stagewise review` never runs 
 `pulumi preview` (the resource builds on preview only when asked to). In CI, use external mode:
 the workflow builds and pushes, and the stack names the image by digest.
 
-Each build is pushed under a tag made from the content of its build context (`ctx-<hash>`). The
-repository keeps tags immutable: once pushed, a tag always names the same digest, including
-`latest` (https://docs.cloud.google.com/artifact-registry/docs/repositories/update-repo-settings),
-so an untagged push (`:latest`) succeeds once and the second build's push is refused. A content
-tag changes exactly when the context does — which is also when the Image resource rebuilds
-(pulumi-docker v4 rebuilds on a context change only: https://github.com/pulumi/pulumi-docker/issues/436;
-a rotated registry token triggers nothing: https://github.com/pulumi/pulumi-docker/pull/498) —
-so a push never reuses a tag for new content. The service still references the digest.
+Each build is pushed under a tag made from the content of its build context (`ctx-<hash>`), and
+the service references the pushed digest, so what runs never depends on a tag. The build context
+and Dockerfile are given relative to the project directory (pulumi-docker resolves them against
+the program's working directory: https://github.com/pulumi/pulumi-docker/releases/tag/v4.0.1):
+an absolute path differs from one checkout or CI runner to the next, and pulumi-docker diffs every
+input, so it would rebuild unchanged code. Tags stay mutable: a rebuild of the same content
+(another machine without the layer cache, or a revert to earlier code) produces a new digest
+under an existing content tag, which an immutable-tag repository refuses
+(https://docs.cloud.google.com/artifact-registry/docs/repositories/update-repo-settings); since
+services pin digests, a moved tag cannot change what is deployed.
 """
 
 from __future__ import annotations
@@ -38,10 +40,15 @@ from pulumi_gcp.artifactregistry import (
 
 @dataclass(frozen=True)
 class BuildFromSource:
-    """Build `context` with Docker and push it; the service references the pushed digest."""
+    """Build `context` with Docker and push it; the service references the pushed digest.
+
+    `context` is what Docker is given: relative to the project directory (where `pulumi up` runs),
+    so it is the same on every machine. `root` is that directory as this process sees it, where
+    the context's files are read to make the content tag."""
 
     context: str
     dockerfile: str = "Dockerfile"
+    root: str = "."
     image: str = "chat"
     keep_recent: int = 10
     untagged_after_days: int = 7
@@ -106,7 +113,8 @@ class ContainerImage(pulumi.ComponentResource):
             repository_id=args.repository_id,
             format="DOCKER",
             description="stagewise application images",
-            docker_config=RepositoryDockerConfigArgs(immutable_tags=True),
+            # Mutable: a rebuild of the same content re-pushes its content tag (see the module docstring).
+            docker_config=RepositoryDockerConfigArgs(immutable_tags=False),
             cleanup_policy_dry_run=False,
             cleanup_policies=[
                 RepositoryCleanupPolicyArgs(
@@ -134,7 +142,7 @@ def build_tag(source: BuildFromSource) -> str:
     """`ctx-<16 hex>`: a digest of every file Docker would send as the build context (the
     `.dockerignore` rules applied), of the Dockerfile and of the build settings. It over-counts
     rather than under-counts: a file it hashes that Docker would skip only costs a new tag."""
-    root = Path(source.context)
+    root = Path(source.root) / source.context
     digest = hashlib.sha256(f"{source.dockerfile}\0{PLATFORM}\0".encode())
     dockerfile = root / source.dockerfile
     if dockerfile.is_file():  # always sent, whatever .dockerignore says

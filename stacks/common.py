@@ -21,7 +21,9 @@ from stacks.config import ConfigError, StackConfig
 from stacks.config.inference import ManagedInferenceConfig
 from stacks.config.service import PARTNER_KEY_PREFIX, ServiceConfig
 
-APP_DIR = str(Path(__file__).resolve().parent.parent / "app")
+# The project directory (Pulumi.yaml) and the app's build context relative to it, as Docker is given it.
+PROJECT_DIR = str(Path(__file__).resolve().parent.parent)
+APP_CONTEXT = "app"
 
 BASE_APIS = (
     "run.googleapis.com",
@@ -47,7 +49,7 @@ def container_image(config: StackConfig, apis: ProjectServices) -> ContainerImag
     if image.mode == "external" and image.ref:
         source = ExternalImage(ref=image.ref, keep_recent=image.keep_recent)
     else:
-        source = BuildFromSource(context=APP_DIR, keep_recent=image.keep_recent)
+        source = BuildFromSource(context=APP_CONTEXT, root=PROJECT_DIR, keep_recent=image.keep_recent)
     return ContainerImage(
         "image",
         ContainerImageArgs(project=config.gcp.project, region=config.gcp.region, source=source, labels=config.all_labels),

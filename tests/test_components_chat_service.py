@@ -76,10 +76,13 @@ def test_basic_roles_are_refused(run_component, role: str) -> None:  # type: ign
         run_component(declare(grants=[ProjectRole(role)]))
 
 
-def test_public_grants_all_users_invoker_and_invokers_list_otherwise(run_component) -> None:  # type: ignore[no-untyped-def]
+def test_public_turns_the_invoker_check_off_and_invokers_list_otherwise(run_component) -> None:  # type: ignore[no-untyped-def]
+    # No allUsers binding: domain-restricted sharing (on by default in new organisations) refuses it.
     public = run_component(declare(public=True))
-    assert [r.inputs["member"] for r in public.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")] == ["allUsers"]
+    assert one(public, RUN).inputs["invokerIamDisabled"] is True
+    assert public.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember") == []
     private = run_component(declare(invokers=["group:partners@example.com"]))
+    assert one(private, RUN).inputs["invokerIamDisabled"] is False
     invoker = one(private, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember").inputs
     assert invoker["member"] == "group:partners@example.com" and invoker["role"] == "roles/run.invoker"
 

@@ -28,7 +28,7 @@ def test_built_image_goes_to_a_cleaned_registry_and_is_referenced_by_digest(run_
     policies = {p["id"]: p for p in repo["cleanupPolicies"]}
     assert policies["keep-recent"]["mostRecentVersions"]["keepCount"] == 5
     assert policies["delete-untagged"]["condition"]["tagState"] == "UNTAGGED"
-    assert repo["dockerConfig"]["immutableTags"] is True
+    assert repo["dockerConfig"]["immutableTags"] is False  # services pin digests (components/registry.py)
     build = one(run, "docker:index/image:Image").inputs
     assert build["imageName"].startswith("europe-west1-docker.pkg.dev/p-test/")
     assert build["build"]["dockerfile"] == "/src/app/Dockerfile"

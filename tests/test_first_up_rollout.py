@@ -156,7 +156,7 @@ def test_build_tags_follow_the_content_docker_would_send(tmp_path: Path) -> None
     assert build_tag(_context(tmp_path / "e", {**files, "Dockerfile": "FROM scratch\nUSER 1\n"})) != base
 
 
-def test_each_build_is_pushed_under_its_content_tag_into_the_immutable_repository(first_deploy: ProgramRun) -> None:
+def test_each_build_is_pushed_under_its_content_tag_from_a_context_relative_to_the_project(first_deploy: ProgramRun) -> None:
     builds = first_deploy.of_type("docker:index/image:Image")
     if not builds:
         assert json.loads(first_deploy.config["stagewise:service"])["image"]["mode"] == "external"
@@ -164,9 +164,13 @@ def test_each_build_is_pushed_under_its_content_tag_into_the_immutable_repositor
     (build,) = builds
     expected = build_tag(BuildFromSource(context=str(REPO_ROOT / "app")))
     assert build.inputs["imageName"].endswith(f"/chat:{expected}")
+    # The same on every machine: pulumi-docker diffs the paths, so an absolute one rebuilds unchanged code.
+    assert build.inputs["build"]["context"] == "app" and build.inputs["build"]["dockerfile"] == "app/Dockerfile"
     (repository,) = [r for r in first_deploy.of_type("gcp:artifactregistry/repository:Repository")
                      if r.parent == build.parent]  # the one the build pushes to (prod also has a remote repository)
-    assert repository.inputs["dockerConfig"]["immutableTags"] is True
+    # Mutable tags: rebuilding the same content elsewhere re-pushes its tag with a new digest;
+    # services pin digests, so a moved tag changes nothing deployed.
+    assert repository.inputs["dockerConfig"]["immutableTags"] is False
 
 
 def test_a_second_deploy_with_a_new_image_and_a_changed_setting_makes_a_new_revision() -> None:
