@@ -44,8 +44,12 @@ def render_text(report: ReadinessReport) -> str:
         )
         for verdict in preview.mandatory:
             lines.append(f"    MANDATORY  {verdict.policy} on {verdict.resource_name or 'stack'}: {verdict.message}")
+        by_policy: dict[str, list[str]] = {}
         for verdict in preview.unverified:
-            lines.append(f"    UNVERIFIED {verdict.policy} on {verdict.resource_name or 'stack'}")
+            by_policy.setdefault(verdict.policy, []).append(verdict.resource_name or "stack")
+        for policy, names in sorted(by_policy.items()):
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            lines.append(f"    UNVERIFIED {policy} ({len(names)}): {shown}")
     for note in report.notes:
         lines.append(f"  note: {note}")
     return "\n".join(lines)
