@@ -87,6 +87,7 @@ class AppServer:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
             timeout_graceful_shutdown=2, lifespan="on",
+            proxy_headers=False,  # as `python -m chatapp`: X-Forwarded-For is the app's to judge
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -111,16 +112,26 @@ class AppServer:
     def call(
         self, method: str, path: str, *, key: str | None = KEY_ACME, body: Any = None,
         headers: dict[str, str] | None = None, raw: bytes | None = None,
+        extra_headers: list[tuple[str, str]] | None = None, source: str | None = None, timeout: float = 30,
     ) -> Reply:
-        """One plain HTTP request (stdlib client), for what the SDK does not expose."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        """One plain HTTP request (stdlib client), for what the SDK does not expose.
+        `extra_headers` may repeat a name (several header lines); `source` binds the client to
+        that loopback address (127.0.0.2, ...), a client address of its own."""
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=timeout, source_address=(source, 0) if source else None
+        )
         h = dict(headers or {})
         if key:
             h["Authorization"] = f"Bearer {key}"
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         if data is not None:
             h.setdefault("Content-Type", "application/json")
-        conn.request(method, path, body=data, headers=h)
+        conn.putrequest(method, path)
+        for name, value in [*h.items(), *(extra_headers or [])]:
+            conn.putheader(name, value)
+        if data is not None:
+            conn.putheader("Content-Length", str(len(data)))
+        conn.endheaders(data)
         resp = conn.getresponse()
         out = Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
         conn.close()

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +28,14 @@ class Behaviour:
     text: str = "Hello there, this is a streamed answer."
     retry_after: str | None = None
     # streamed (OpenAI format): stop before this chunk until the test sets `release` (at most 60 s),
-    # so a test sees a partial answer for certain instead of racing the delays
+    # so a test sees a partial answer for certain instead of racing the delays; not streamed:
+    # any value holds the whole answer until then
     hold_before: int | None = None
     release: threading.Event = field(default_factory=threading.Event)
+    # the whole response body as these byte chunks instead of a well-formed answer (status 200,
+    # text/event-stream when the request streams): for malformed, huge or cut replies. A
+    # callable is called per request, so a huge body is generated as it is sent, not held.
+    raw: list[bytes] | Callable[[], Iterable[bytes]] | None = None
 
 
 @dataclass
@@ -108,11 +113,15 @@ class FakeModelServer:
         body, b, error = await self._begin(request, model)
         if error is not None:
             return error
+        if b.raw is not None:
+            return await self._raw(request, b, bool(body.get("stream")))
         text = f"[{model}] {b.text}"
         prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
                  "total_tokens": prompt_tokens + len(text.split())}
         if not body.get("stream"):
+            if b.hold_before is not None:  # not streamed: hold the whole answer the same way
+                await asyncio.get_running_loop().run_in_executor(None, b.release.wait, 60)
             return web.json_response({
                 "id": "cmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
@@ -139,6 +148,22 @@ class FakeModelServer:
             await resp.write(b"data: " + json.dumps({"id": "c", "choices": [], "usage": usage}).encode() + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
+        return resp
+
+    @staticmethod
+    async def _raw(request: web.Request, b: Behaviour, stream: bool) -> web.StreamResponse:
+        kind = "text/event-stream" if stream else "application/json"
+        resp = web.StreamResponse(headers={"Content-Type": kind})
+        await resp.prepare(request)
+        chunks = b.raw() if callable(b.raw) else b.raw or []
+        try:
+            for piece in chunks:
+                await resp.write(piece)
+                if b.chunk_delay_s:
+                    await asyncio.sleep(b.chunk_delay_s)
+            await resp.write_eof()
+        except (ConnectionResetError, RuntimeError):  # the app stopped reading (a bounded reader)
+            pass
         return resp
 
     @staticmethod

@@ -52,6 +52,29 @@ class Emulator:
     host: str
     stderr: list[str] = field(default_factory=list)
 
+    def _command(self, command: str) -> dict[str, object]:
+        """Sends an outage command (server.cjs) and waits for the emulator's answer line."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        answer: list[str] = []
+        reader = threading.Thread(target=lambda: answer.append(self.process.stdout.readline() if self.process.stdout else ""))
+        reader.start()
+        reader.join(EMULATOR_START_TIMEOUT_S)
+        if not answer or not answer[0].strip():
+            raise AssertionError(f"the emulator did not answer {command!r}: {''.join(self.stderr)[-500:]}")
+        result: dict[str, object] = json.loads(answer[0])
+        return result
+
+    def down(self) -> None:
+        """Stops serving: the port is closed and open connections dropped; the data is kept."""
+        assert self._command("down") == {"down": True}
+
+    def up(self) -> None:
+        """Serves again on the same port, with the data it had."""
+        address = self._command("up")
+        assert f"{address['host']}:{address['port']}" == self.host, address
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

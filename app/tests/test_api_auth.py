@@ -65,7 +65,8 @@ def test_hashed_keys_are_accepted(start_app: Callable[..., AppServer]) -> None:
 
 
 def test_anonymous_only_when_enabled_and_each_client_is_its_own_tenant(start_app: Callable[..., AppServer]) -> None:
-    server = start_app(CHAT_ALLOW_ANONYMOUS="true", CHAT_ANON_RPM="3")
+    # as behind Cloud Run: the rightmost X-Forwarded-For entry is the one its front end added
+    server = start_app(CHAT_ALLOW_ANONYMOUS="true", CHAT_ANON_RPM="3", CHAT_TRUSTED_PROXY_HOPS="1")
     first = server.call("POST", "/v1/chat/completions", key=None, headers={"X-Forwarded-For": "203.0.113.7"},
                         body={"model": "default", "messages": USER})
     assert first.status == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,12 +17,14 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from . import auth
 from .chat import Caller, complete_chat, json_response, owned
 from .errors import ApiError, invalid, loc_to_param, not_found
+from .schemas import check_text
 from .logs import FIELDS, AccessLog, JsonLog
 from .middleware import BodyLimit, BodyTooLarge, LimitBox, too_large
 from .runtime import Runtime, build_runtime, hook_sigterm
+from .openapi import ROUTE_DOCS, finish_openapi
 from .schemas import ChatRequest
 from .settings import Settings, SettingsError
-from .store.base import Store
+from .store.base import ConversationGone, Store, StoreUnavailable
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE_HEADERS = {  # the page's own CSP meta tag covers scripts and styles; these cover the rest
@@ -100,6 +103,24 @@ def create_app(
         # the access log line (severity ERROR) names the exception class; the client gets the shape
         return ApiError(500, "internal error; try again", type="api_error", code="internal_error").response()
 
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(_: Request, exc: StoreUnavailable) -> Response:
+        # the reason is in the access log line (store_error); nothing was acknowledged
+        return ApiError(
+            503,
+            "the conversation store is unavailable right now; try again",
+            type="api_error",
+            code="store_unavailable",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ).response()
+
+    @app.exception_handler(ConversationGone)
+    async def _gone(_: Request, exc: ConversationGone) -> Response:
+        return ApiError(
+            404, f"conversation {str(exc)!r} not found: it was deleted while the answer was generated",
+            code="not_found",
+        ).response()
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
         return validation_error(exc.errors()).response()
@@ -122,10 +143,28 @@ def create_app(
         if key is not None:
             principal = runtime.keys.lookup(key)
             if principal is None:
+                if auth.looks_like_identity_token(key):
+                    raise ApiError(
+                        401,
+                        "Authorization carries an identity token, not an API key: send the API key in the "
+                        "x-api-key header",
+                        type="authentication_error",
+                        param="x-api-key",
+                        code="invalid_api_key",
+                    )
                 raise ApiError(401, "invalid API key", type="authentication_error", code="invalid_api_key")
             result = Caller(principal, principal.key_id, False)
         elif runtime.settings.allow_anonymous:
             ip = client_ip(request, runtime.settings.trusted_proxy_hops)
+            if ip is None:
+                raise ApiError(
+                    401,
+                    "anonymous access needs a client address the server can trust, and this request has none "
+                    "(X-Forwarded-For lacks the entry of the trusted proxy); send an API key",
+                    type="authentication_error",
+                    param="Authorization",
+                    code="missing_api_key",
+                )
             fields["_remote_ip"] = ip
             principal = auth.anonymous(ip)
             result = Caller(principal, principal.key_id, True)
@@ -186,7 +225,7 @@ def create_app(
         return FileResponse(page, media_type="text/html", headers=PAGE_HEADERS)
 
     # --- models ------------------------------------------------------------------------------
-    @app.get("/v1/models")
+    @app.get("/v1/models", **ROUTE_DOCS["list_models"])
     async def list_models(_: Caller = Depends(caller)) -> Response:
         runtime = rt()
         names: dict[str, None] = {"default": None}
@@ -194,7 +233,7 @@ def create_app(
             names.update(dict.fromkeys(config.model_names))
         return json_response({"object": "list", "data": [model_card(n) for n in names]})
 
-    @app.get("/v1/models/{model_id:path}")
+    @app.get("/v1/models/{model_id:path}", **ROUTE_DOCS["get_model"])
     async def get_model(model_id: str, _: Caller = Depends(caller)) -> Response:
         if model_id != "default" and not any(model_id in c.model_names for c in rt().prompts.values()):
             raise ApiError(404, f"model {model_id[:128]!r} not found", type="invalid_request_error",
@@ -202,14 +241,14 @@ def create_app(
         return json_response(model_card(model_id))
 
     # --- conversations -----------------------------------------------------------------------
-    @app.get("/v1/conversations")
+    @app.get("/v1/conversations", **ROUTE_DOCS["list_conversations"])
     async def list_conversations(limit: int = 50, who: Caller = Depends(caller)) -> Response:
         if not 1 <= limit <= 200:
             raise invalid("limit", "limit must be between 1 and 200")
         items = await rt().store.list_conversations(who.principal.tenant, limit)
         return json_response({"object": "list", "data": [c.public() for c in items]})
 
-    @app.get("/v1/conversations/{conversation_id}")
+    @app.get("/v1/conversations/{conversation_id}", **ROUTE_DOCS["get_conversation"])
     async def get_conversation(conversation_id: str, who: Caller = Depends(caller)) -> Response:
         store = rt().store
         conv = await owned(store, who, conversation_id)
@@ -218,7 +257,7 @@ def create_app(
         body["messages"] = [m.public() for m in messages]
         return json_response(body)
 
-    @app.delete("/v1/conversations/{conversation_id}")
+    @app.delete("/v1/conversations/{conversation_id}", **ROUTE_DOCS["delete_conversation"])
     async def delete_conversation(conversation_id: str, who: Caller = Depends(caller)) -> Response:
         store = rt().store
         conv = await owned(store, who, conversation_id)
@@ -226,22 +265,27 @@ def create_app(
             raise not_found(f"conversation {conversation_id!r}")
         return json_response({"id": conv.id, "object": "conversation.deleted", "deleted": True})
 
-    @app.get("/v1/profile")
+    @app.get("/v1/profile", **ROUTE_DOCS["get_profile"])
     async def get_profile(user: str = "default", who: Caller = Depends(caller)) -> Response:
         if not 1 <= len(user) <= 128:
             raise invalid("user", "user must be 1-128 characters")
+        try:
+            check_text(user)
+        except ValueError as exc:
+            raise invalid("user", f"user {exc}") from None
         profile = await rt().store.get_profile(who.principal.tenant, user)
         if profile is None:
             raise not_found(f"profile {user!r}")
         return json_response(profile.public())
 
     # --- chat --------------------------------------------------------------------------------
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", **ROUTE_DOCS["chat_completions"])
     async def chat_completions(request: Request, body: ChatRequest, who: Caller = Depends(caller)) -> Response:
         return await complete_chat(rt(), request, body, who)
 
     app.add_middleware(BodyLimit, box=body_limit)
     app.add_middleware(AccessLog, log=log)
+    finish_openapi(app)
     return app
 
 
@@ -275,6 +319,15 @@ def model_card(name: str) -> dict[str, Any]:
 def validation_error(errors: Any) -> ApiError:
     problems: list[str] = []
     first_param: str | None = None
+    errors = list(errors)
+    # A union field (content: str | list of parts) reports one error per member; when one member
+    # matched the type and failed on the value, the others' "not a string/list" is noise.
+    valued = [loc_to_param(tuple(e.get("loc", ()))) or "" for e in errors if not str(e.get("type", "")).endswith("_type")]
+    errors = [
+        e for e in errors
+        if not str(e.get("type", "")).endswith("_type")
+        or not any(v.startswith(loc_to_param(tuple(e.get("loc", ()))) or "\0") for v in valued)
+    ]
     for err in errors:
         loc = tuple(err.get("loc", ()))
         param = loc_to_param(loc)
@@ -286,18 +339,37 @@ def validation_error(errors: Any) -> ApiError:
                 return ApiError(400, "request body is missing: send a JSON object", param="body", code="missing_body")
             return ApiError(400, "request body must be a JSON object", param="body", code="invalid_type")
         first_param = first_param or param
-        msg = "is required" if kind == "missing" else str(err.get("msg", "is invalid"))
+        msg = "is required" if kind == "missing" else str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         problems.append(f"{param}: {msg}")
     text = "; ".join(dict.fromkeys(problems)) or "invalid request"
     return ApiError(400, text, param=first_param, code="invalid_value")
 
 
-def client_ip(request: Request, hops: int) -> str:
-    xff = request.headers.get("x-forwarded-for")
-    if xff and hops > 0:
-        parts = [p.strip() for p in xff.split(",") if p.strip()]
-        if len(parts) >= hops:
-            return parts[-hops]
-    return request.client.host if request.client else "unknown"
+def client_ip(request: Request, hops: int) -> str | None:
+    """The client's address, for anonymous tenants and their limits; None when it cannot be told.
+
+    Only entries that a proxy in front of the app appended can be trusted: everything to their
+    left is whatever the client sent. Google's load balancer appends `<client-ip>,<lb-ip>` to the
+    client's own X-Forwarded-For and verifies nothing before them
+    (https://cloud.google.com/load-balancing/docs/https#x-forwarded-for_header), and Cloud Run's
+    front end appends the address of the client it served as the last entry, directly and behind
+    that load balancer alike (`<client>, <lb-ip>, <client>` as seen in a container,
+    https://github.com/kubernetes/registry.k8s.io/pull/61). So on Cloud Run the rightmost entry
+    (CHAT_TRUSTED_PROXY_HOPS=1, the default when K_SERVICE is set) is the one a client cannot
+    choose; `hops` counts the proxies that append, from the right. Run directly (hops 0, the
+    default elsewhere) the header is the client's own and the socket peer is used.
+
+    Every X-Forwarded-For header line counts, in order (several lines are one comma list): reading
+    only the first line would let a client's own line stand in front of the proxy's.
+    """
+    if hops <= 0:
+        return request.client.host if request.client else None
+    parts = [p.strip() for line in request.headers.getlist("x-forwarded-for") for p in line.split(",") if p.strip()]
+    if len(parts) < hops:
+        return None  # not through the proxies the settings describe
+    try:
+        return str(ipaddress.ip_address(parts[-hops]))
+    except ValueError:
+        return None
 
 

@@ -138,9 +138,23 @@ def _key_digest(where: str, key: object, problems: list[str]) -> bytes | None:
 
 
 def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The API key of a request: `x-api-key` first, then `Authorization: Bearer <key>`.
+
+    x-api-key comes first because Authorization may hold something else: on a Cloud Run service
+    that only lets signed-in callers through (IAM invoker, the staging partner service), the
+    caller's Google ID token goes in Authorization (or X-Serverless-Authorization) and Cloud Run
+    checks it (https://cloud.google.com/run/docs/authenticating/service-to-service; both headers:
+    https://github.com/GoogleCloudPlatform/cloud-run-proxy/pull/25), then passes it on to the
+    container with its signature replaced by SIGNATURE_REMOVED_BY_GOOGLE (as seen in a container:
+    https://pc.atsuhiro-me.net/entry/2022/08/11/081130). Such a caller sends its API key in
+    x-api-key; a Google token alone matches no key and gets a 401 that says where the key goes.
+    """
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
     if authorization:
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise ApiError(
                 401,
                 "Authorization header must be 'Bearer <API key>'",
@@ -148,10 +162,17 @@ def presented_key(authorization: str | None, x_api_key: str | None) -> str | Non
                 param="Authorization",
                 code="invalid_api_key",
             )
-        return token.strip()
-    if x_api_key:
-        return x_api_key.strip()
+        return token
     return None
+
+
+_JWT = re.compile(r"^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+
+
+def looks_like_identity_token(key: str) -> bool:
+    """A JWT (three base64url parts, a JSON header), as Google's ID tokens are. Only used to word
+    the 401 for a key that matched nothing, so a caller learns the key goes in x-api-key."""
+    return bool(_JWT.match(key))
 
 
 def anonymous(client_id: str) -> Principal:

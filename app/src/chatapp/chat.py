@@ -22,7 +22,7 @@ from .providers.base import Completion, Delta, UpstreamError, UpstreamRequest, U
 from .router import AllUpstreamsFailed, Outcome
 from .runtime import Runtime
 from .schemas import ChatRequest
-from .store.base import CONVERSATION_ID, Conversation, Message, Store, Turn
+from .store.base import CONVERSATION_ID, Conversation, ConversationGone, Message, Store, Turn
 
 T = TypeVar("T")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -80,7 +80,7 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
             title=" ".join(first_user.split())[:80],
         )
     fields["conversation_id"] = conversation.id
-    upstream = upstream_request(config, body, history, settings.max_output_tokens)
+    upstream = upstream_request(config, body, history, settings.max_output_tokens, settings.max_reply_chars)
     new_messages = [
         Message(role=m.role, content=m.text(), prompt_version=version, created_at=now)
         for m in body.messages
@@ -116,6 +116,18 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
         except AllUpstreamsFailed as exc:
             raise upstream_failure(runtime, fields, exc) from None
         note_outcome(fields, outcome[0], ctx)
+        if ctx.is_new:
+            # The response headers name the conversation before the answer exists, so a new one
+            # is created in the store first (empty; the turn itself is written as one unit at
+            # the end): the id a client is given always names a stored conversation. A store
+            # that is down is a 503 here, before anything is sent.
+            try:
+                await runtime.store.record_turn(Turn(conversation, True, []))
+            except BaseException as exc:
+                note_store_failure(fields, exc)
+                await events.aclose()
+                raise
+            ctx.is_new = False
         headers["X-Model"] = outcome[0].route.model
         headers["X-Fallback-Used"] = "true" if outcome[0].fallback_used else "false"
         return StreamingResponse(
@@ -205,9 +217,14 @@ def check_limits(runtime: Runtime, body: ChatRequest, version: str) -> None:
         value = getattr(body, name)
         if value is not None and value > s.max_output_tokens:
             raise invalid(name, f"{name} is {value}; at most {s.max_output_tokens} is allowed (CHAT_MAX_OUTPUT_TOKENS)")
+    refused = body.unsupported()
+    if refused is not None:
+        raise invalid(refused[0], refused[1], code="unsupported_parameter")
 
 
-def upstream_request(config: PromptConfig, body: ChatRequest, history: list[Message], max_out: int) -> UpstreamRequest:
+def upstream_request(
+    config: PromptConfig, body: ChatRequest, history: list[Message], max_out: int, max_reply_chars: int
+) -> UpstreamRequest:
     system = [config.system_prompt] if config.system_prompt else []
     system += [m.text() for m in body.messages if m.role in ("system", "developer")]
     messages: list[dict[str, str]] = []
@@ -227,6 +244,7 @@ def upstream_request(config: PromptConfig, body: ChatRequest, history: list[Mess
         top_p=body.top_p if body.top_p is not None else gen.top_p,
         max_tokens=min(max_tokens, max_out) if max_tokens else None,
         stop=body.stop_list(),
+        max_reply_chars=max_reply_chars,
     )
 
 
@@ -282,8 +300,17 @@ def usage_body(usage: Usage) -> dict[str, int]:
     }
 
 
+def note_store_failure(fields: dict[str, Any], exc: BaseException) -> None:
+    fields["stored"] = False
+    fields["store_error"] = exc.__class__.__name__
+    if not isinstance(exc, ConversationGone):  # a delete that won the race is no error of ours
+        fields["_severity"] = "ERROR"
+
+
 async def persist(runtime: Runtime, ctx: ChatContext, outcome: Outcome, text: str, finish: str, usage: Usage) -> None:
-    """Writes the user's message(s) and the reply before the response completes."""
+    """Writes the user's message(s) and the reply before the response completes. Raises when
+    they could not be stored (StoreUnavailable, ConversationGone, ...): the caller then tells the
+    client so (503 / 404, or an error event instead of [DONE]) instead of acknowledging it."""
     now = time.time()
     reply = Message(
         role="assistant",
@@ -308,11 +335,15 @@ async def persist(runtime: Runtime, ctx: ChatContext, outcome: Outcome, text: st
         fields["reply"] = text
     try:
         await runtime.store.record_turn(turn)
-        fields["stored"] = True
-    except Exception as exc:  # the answer is still served; the failure is logged as an error
-        fields["stored"] = False
-        fields["store_error"] = exc.__class__.__name__
-        fields["_severity"] = "ERROR"
+    except BaseException as exc:
+        note_store_failure(fields, exc)
+        raise
+    fields["stored"] = True
+
+
+def error_event(message: str, type: str, code: str) -> bytes:
+    """A stream's last event when it failed: no [DONE] follows, so no client takes it as complete."""
+    return b"data: " + orjson.dumps(error_body(message, type, None, code)) + b"\n\n"
 
 
 def chunk(ctx: ChatContext, model: str, delta: dict[str, Any], finish: str | None) -> bytes:
@@ -377,9 +408,10 @@ async def sse(
     except UpstreamError as exc:
         fields["upstream_error"] = str(exc)[:300]
         fields["_severity"] = "ERROR"
-        await persist(runtime, ctx, outcome, "".join(parts), "error", Usage())
         stored = True
-        yield b"data: " + orjson.dumps(error_body("the model stream failed: " + str(exc)[:200], "api_error", None, "upstream_error")) + b"\n\n"
+        with contextlib.suppress(Exception):  # the failure is in the log line's fields
+            await persist(runtime, ctx, outcome, "".join(parts), "error", Usage())
+        yield error_event("the model stream failed: " + str(exc)[:200], "api_error", "upstream_error")
         return
     finally:
         if pending is not None and not pending.done():
@@ -392,7 +424,17 @@ async def sse(
         with contextlib.suppress(BaseException):
             await events.aclose()
     text = "".join(parts)
-    await persist(runtime, ctx, outcome, text, final.finish_reason, final.usage)
+    try:
+        await persist(runtime, ctx, outcome, text, final.finish_reason, final.usage)
+    except ConversationGone:
+        yield error_event(
+            "the conversation was deleted while the answer was generated; the answer was not stored",
+            "invalid_request_error", "conversation_deleted",
+        )
+        return
+    except Exception:  # StoreUnavailable, or anything else: the client must not take it as stored
+        yield error_event("the answer could not be stored; try again", "api_error", "store_unavailable")
+        return
     fields["latency_to_answer_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
     yield chunk(ctx, model, {}, final.finish_reason)
     if ctx.include_usage:

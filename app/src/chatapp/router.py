@@ -154,8 +154,9 @@ class Router:
             yield first
             async for event in events:
                 yield event
-        except UpstreamError:
-            breaker.failure(time.monotonic())
+        except UpstreamError as exc:
+            if exc.counts_for_breaker:  # only the upstream's own failures, never the request's
+                breaker.failure(time.monotonic())
             raise
         finally:
             await events.aclose()

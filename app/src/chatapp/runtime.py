@@ -121,6 +121,9 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
         from .store import make_store
 
         store = make_store(settings)
+    from .store.guard import GuardedStore
+
+    store = GuardedStore(store, settings.store_timeout_s)
     try:
         await store.start()
     except BaseException:

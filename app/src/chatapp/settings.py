@@ -50,7 +50,7 @@ class Settings:
     rate_tpm: int = 200_000
     anon_rpm: int = 10
     anon_tpm: int = 20_000
-    trusted_proxy_hops: int = 1
+    trusted_proxy_hops: int = 0
     log_content: bool = False
     ttl_days: int | None = None
     max_body_bytes: int = 1_048_576
@@ -63,6 +63,11 @@ class Settings:
     breaker_failures: int = 5
     breaker_cooldown_s: float = 30.0
     history_messages: int = 40
+    store_timeout_s: float = 5.0
+    max_reply_chars: int = 100_000
+    read_timeout_s: float = 30.0
+    idle_timeout_s: float = 30.0
+    on_cloud_run: bool = False
     port: int = 8080
 
     @property
@@ -75,6 +80,20 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         return _Parser(os.environ if env is None else env).build()
+
+
+# Cloud Run sets K_SERVICE (with K_REVISION, K_CONFIGURATION) in every service container:
+# https://cloud.google.com/run/docs/reference/container-contract ("Environment variables").
+# Its front end is then the only client the app talks to, which decides two defaults below.
+CLOUD_RUN_MARKER = "K_SERVICE"
+# Google's front ends keep idle connections to the container for up to 600 s: stay open longer
+# there, so the front end closes first; run directly, an idle connection is dropped sooner.
+IDLE_TIMEOUT_CLOUD_RUN_S = 620.0
+IDLE_TIMEOUT_DIRECT_S = 30.0
+
+
+def on_cloud_run(env: Mapping[str, str]) -> bool:
+    return bool((env.get(CLOUD_RUN_MARKER) or "").strip())
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -212,6 +231,7 @@ class _Parser:
                 self.problems.append(f"{url_var}={url!r} must start with http:// or https://")
         openai_auth, openai_audience = self.openai_auth()
         ttl = self.number("CHAT_TTL_DAYS", 0, minimum=0)
+        cloud_run = on_cloud_run(self.env)
         settings = Settings(
             store=store,
             sqlite_path=self.text("CHAT_SQLITE_PATH", "./chat.db") or "./chat.db",
@@ -236,7 +256,9 @@ class _Parser:
             rate_tpm=int(self.number("CHAT_RATE_TPM", 200_000, minimum=1)),
             anon_rpm=int(self.number("CHAT_ANON_RPM", 10, minimum=1)),
             anon_tpm=int(self.number("CHAT_ANON_TPM", 20_000, minimum=1)),
-            trusted_proxy_hops=int(self.number("CHAT_TRUSTED_PROXY_HOPS", 1, minimum=0)),
+            # behind Cloud Run the rightmost X-Forwarded-For entry is the one its front end
+            # added (see api.client_ip); run directly, the header is the client's own: not trusted
+            trusted_proxy_hops=int(self.number("CHAT_TRUSTED_PROXY_HOPS", 1 if cloud_run else 0, minimum=0)),
             log_content=self.boolean("CHAT_LOG_CONTENT", False),
             ttl_days=int(ttl) or None,
             max_body_bytes=int(self.number("CHAT_MAX_BODY_BYTES", 1_048_576, minimum=1024)),
@@ -249,6 +271,14 @@ class _Parser:
             breaker_failures=int(self.number("CHAT_BREAKER_FAILURES", 5, minimum=1)),
             breaker_cooldown_s=self.number("CHAT_BREAKER_COOLDOWN_S", 30.0, minimum=0.05, integer=False),
             history_messages=int(self.number("CHAT_HISTORY_MESSAGES", 40, minimum=0)),
+            store_timeout_s=self.number("CHAT_STORE_TIMEOUT_S", 5.0, minimum=0.1, integer=False),
+            max_reply_chars=int(self.number("CHAT_MAX_REPLY_CHARS", 100_000, minimum=1)),
+            read_timeout_s=self.number("CHAT_READ_TIMEOUT_S", 30.0, minimum=0.1, integer=False),
+            idle_timeout_s=self.number(
+                "CHAT_IDLE_TIMEOUT_S", IDLE_TIMEOUT_CLOUD_RUN_S if cloud_run else IDLE_TIMEOUT_DIRECT_S,
+                minimum=0.1, integer=False,
+            ),
+            on_cloud_run=cloud_run,
             port=int(self.number("PORT", 8080, minimum=1)),
         )
         if not settings.api_keys and not settings.partner_api_keys and not settings.allow_anonymous:

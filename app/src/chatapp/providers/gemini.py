@@ -11,7 +11,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .base import Completion, Delta, StreamEvent, UpstreamError, UpstreamRequest, Usage, error_for_status
+from .base import (
+    Completion,
+    Delta,
+    ReplyBudget,
+    StreamEvent,
+    UpstreamError,
+    UpstreamRequest,
+    Usage,
+    clean_reply,
+    error_for_status,
+    unsendable,
+)
 
 _FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
            "PROHIBITED_CONTENT": "content_filter", "BLOCKLIST": "content_filter", "SPII": "content_filter"}
@@ -92,6 +103,8 @@ class GeminiProvider:
             return error_for_status(int(exc.code or 500), str(exc.message or exc.status or ""))
         if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
             return UpstreamError("gemini timed out")
+        if isinstance(exc, UnicodeEncodeError):  # the request could not be encoded: nothing was sent
+            return unsendable(exc)
         return UpstreamError(f"gemini call failed: {exc.__class__.__name__}")
 
     @staticmethod
@@ -121,7 +134,15 @@ class GeminiProvider:
             raise
         except Exception as exc:  # the SDK raises APIError, aiohttp and pydantic errors
             raise self._wrap(exc) from exc
-        return Completion(response.text or "", self._finish(response) or "stop", self._usage(response))
+        try:
+            text = clean_reply(response.text or "")
+            finish = self._finish(response) or "stop"
+            usage = self._usage(response)
+        except Exception as exc:  # a reply the SDK parsed but that does not hold what it should
+            raise self._wrap(exc) from exc
+        budget = ReplyBudget(request.max_reply_chars)
+        text = budget.take(text)
+        return Completion(text, "length" if budget.cut else finish, usage)
 
     async def stream(self, request: UpstreamRequest, timeout: float) -> AsyncIterator[StreamEvent]:
         system, contents = self._contents(request)
@@ -129,6 +150,7 @@ class GeminiProvider:
         parts: list[str] = []
         finish: str | None = None
         usage = Usage()
+        budget = ReplyBudget(request.max_reply_chars)
         try:
             async with asyncio.timeout(timeout):
                 iterator = await client.aio.models.generate_content_stream(
@@ -143,13 +165,23 @@ class GeminiProvider:
                     break
                 text = chunk.text if chunk.candidates else None
                 if text:
-                    parts.append(text)
-                    yield Delta(text)
+                    kept = budget.take(clean_reply(text))
+                    if kept:
+                        parts.append(kept)
+                        yield Delta(kept)
                 finish = self._finish(chunk) or finish
                 if getattr(chunk, "usage_metadata", None) is not None:
                     usage = self._usage(chunk)
+                if budget.cut:  # the reply limit: stop reading, end the answer as "length"
+                    close = getattr(it, "aclose", None)
+                    if close is not None:
+                        await close()
+                    break
         except Exception as exc:
             raise self._wrap(exc) from exc
+        if budget.cut:
+            yield Completion("".join(parts), "length", usage)
+            return
         if finish is None:  # Gemini marks its last chunk; without it the stream was cut
             raise UpstreamError("gemini stream ended without a finish reason")
         yield Completion("".join(parts), finish, usage)

@@ -15,6 +15,7 @@ def make_store(settings: Settings) -> Store:
             project=settings.google_cloud_project or "",
             database=settings.firestore_database,
             ttl_days=settings.ttl_days,
+            timeout_s=settings.store_timeout_s,
         )
     from .sqlite import SqliteStore
 

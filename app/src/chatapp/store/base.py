@@ -9,6 +9,21 @@ from typing import Protocol
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+class ConversationGone(Exception):
+    """record_turn on an existing conversation (is_new False) that no longer exists: it was
+    deleted meanwhile. Nothing of the turn was written, so a deleted conversation never comes
+    back because an answer that was already under way finished after the delete."""
+
+
+class StoreUnavailable(Exception):
+    """The database could not be reached or did not answer within the bound (the API answers
+    503 with Retry-After). Raised by GuardedStore; `retry_after_s` is a hint for the client."""
+
+    def __init__(self, message: str, retry_after_s: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 @dataclass(slots=True)
 class Message:
     role: str
@@ -104,6 +119,9 @@ class Store(Protocol):
 
     async def record_turn(self, turn: Turn) -> None:
         """Writes the messages, bumps the conversation and the user's profile, in one go.
+
+        With is_new False the conversation must still exist: otherwise nothing is written and
+        ConversationGone is raised. With is_new True it is created (or, written again, updated).
 
         The caller passes the conversation as loaded (or freshly built when is_new, with
         message_count 0) and sets its updated_at; the store adds len(turn.messages) to its

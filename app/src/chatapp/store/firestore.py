@@ -8,7 +8,10 @@ Layout, one subtree per tenant so isolation is a property of the path, not of a 
 
 `record_turn` is one atomic batch commit that reads nothing: message ids are sortable
 (`<write time ns>-<index in turn>-<random>`) and the counters use `Increment`, so concurrent
-turns on one conversation never overwrite each other and need no transaction retries. With
+turns on one conversation never overwrite each other and need no transaction retries. A turn
+of an existing conversation updates it with `update()`, whose exists-precondition fails the
+whole commit when the conversation was deleted meanwhile (ConversationGone): a delete always
+wins over an answer still being written. With
 `ttl_days`, messages and conversations carry a timestamp field `expire_at` for a Firestore TTL
 policy on the `messages` (and `conversations`) collection groups.
 """
@@ -22,9 +25,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from google.api_core import exceptions as gexc
+from google.api_core.retry import AsyncRetry, if_exception_type
 from google.cloud import firestore
 
-from .base import Conversation, Message, Profile, Turn
+from .base import Conversation, ConversationGone, Message, Profile, Turn
 
 TENANTS = "tenants"
 CONVERSATIONS = "conversations"
@@ -33,7 +38,12 @@ PROFILES = "profiles"
 EXPIRE_AT = "expire_at"
 
 BATCH_LIMIT = 500  # Firestore's maximum writes per commit
-RPC_TIMEOUT_S = 15.0
+RPC_TIMEOUT_S = 15.0  # per call, retries included (the app's GuardedStore bounds it further)
+DELETE_ATTEMPTS = 5  # a conversation written to while it is being deleted: read it again
+
+# transient gRPC statuses: retried inside the call's deadline, then an outage (503) for the app
+_TRANSIENT = (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError, gexc.Unknown,
+              gexc.ResourceExhausted, gexc.Aborted)
 _KNOWN_PROFILES_MAX = 10_000
 
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9_.@+=-]{1,200}$")
@@ -64,7 +74,11 @@ def _str_or_none(data: dict[str, Any], key: str) -> str | None:
 
 
 class FirestoreStore:
-    def __init__(self, project: str, database: str = "(default)", ttl_days: int | None = None) -> None:
+    outage_errors: tuple[type[BaseException], ...] = (*_TRANSIENT, gexc.RetryError)
+
+    def __init__(
+        self, project: str, database: str = "(default)", ttl_days: int | None = None, timeout_s: float = RPC_TIMEOUT_S
+    ) -> None:
         if not project:
             raise ValueError("FirestoreStore needs a project: set GOOGLE_CLOUD_PROJECT to the project id")
         if not database:
@@ -74,6 +88,18 @@ class FirestoreStore:
         self.project = project
         self.database = database
         self.ttl_days = ttl_days or None
+        # One deadline per call, retries included: the client library's default retry for a
+        # read keeps trying for minutes against an unreachable database.
+        self.timeout_s = timeout_s
+        self._retry = AsyncRetry(
+            predicate=if_exception_type(*_TRANSIENT), initial=0.1, maximum=1.0, multiplier=2.0, timeout=timeout_s
+        )
+        # commits are not idempotent (Increment): retried only where the library's own default
+        # retries them, on statuses that mean the write was not applied
+        self._commit_retry = AsyncRetry(
+            predicate=if_exception_type(gexc.ServiceUnavailable, gexc.ResourceExhausted),
+            initial=0.1, maximum=1.0, multiplier=2.0, timeout=timeout_s,
+        )
         self._client: firestore.AsyncClient | None = None
         # (tenant, user) pairs whose profile document is known to exist: skips a read per turn
         self._known_profiles: set[tuple[str, str]] = set()
@@ -131,6 +157,9 @@ class FirestoreStore:
             created_at=_float(data, "created_at"),
         )
 
+    def _rpc(self, *, commit: bool = False) -> dict[str, Any]:
+        return {"retry": self._commit_retry if commit else self._retry, "timeout": self.timeout_s}
+
     # -- Store ----------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -149,10 +178,10 @@ class FirestoreStore:
         client.close()  # type: ignore[no-untyped-call]
 
     async def ping(self) -> None:
-        await self.client.collection("_chatapp").document("ping").get(timeout=5.0)
+        await self.client.collection("_chatapp").document("ping").get(retry=None, timeout=min(5.0, self.timeout_s))
 
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
-        snap = await self._conversation_ref(tenant, conversation_id).get(timeout=RPC_TIMEOUT_S)
+        snap = await self._conversation_ref(tenant, conversation_id).get(**self._rpc())
         if not snap.exists:
             return None
         return self._to_conversation(tenant, conversation_id, snap.to_dict() or {})
@@ -165,9 +194,9 @@ class FirestoreStore:
         messages = self._conversation_ref(tenant, conversation_id).collection(MESSAGES)
         if limit is None:
             query = messages.order_by("seq")
-            return [self._to_message(s.to_dict() or {}) async for s in query.stream(timeout=RPC_TIMEOUT_S)]
+            return [self._to_message(s.to_dict() or {}) async for s in query.stream(**self._rpc())]
         query = messages.order_by("seq", direction=firestore.Query.DESCENDING).limit(limit)
-        newest = [self._to_message(s.to_dict() or {}) async for s in query.stream(timeout=RPC_TIMEOUT_S)]
+        newest = [self._to_message(s.to_dict() or {}) async for s in query.stream(**self._rpc())]
         newest.reverse()
         return newest
 
@@ -183,30 +212,40 @@ class FirestoreStore:
             .limit(limit)
         )
         result = []
-        async for snap in query.stream(timeout=RPC_TIMEOUT_S):
+        async for snap in query.stream(**self._rpc()):
             data = snap.to_dict() or {}
             result.append(self._to_conversation(tenant, _str_or_none(data, "id") or snap.id, data))
         return result
 
     async def delete_conversation(self, tenant: str, conversation_id: str) -> bool:
         ref = self._conversation_ref(tenant, conversation_id)
-        snap = await ref.get(timeout=RPC_TIMEOUT_S)
-        if not snap.exists:
-            return False
-        # Messages first, in pages of one batch; the conversation document goes in the last
-        # batch, so a failure half-way leaves the conversation visible and deletable again.
         messages = ref.collection(MESSAGES)
-        while True:
-            page = [s.reference async for s in messages.limit(BATCH_LIMIT - 1).stream(timeout=RPC_TIMEOUT_S)]
-            batch = self.client.batch()
-            for message_ref in page:
-                batch.delete(message_ref)
-            last = len(page) < BATCH_LIMIT - 1
-            if last:
-                batch.delete(ref)
-            await batch.commit(timeout=RPC_TIMEOUT_S)
-            if last:
-                return True
+        for _ in range(DELETE_ATTEMPTS):
+            snap = await ref.get(**self._rpc())
+            if not snap.exists:
+                return False
+            # Messages first, in pages of one batch; the conversation document goes in the last
+            # batch, so a failure half-way leaves the conversation visible and deletable again.
+            # That last batch only applies if the conversation is unchanged since `snap`: a turn
+            # that landed meanwhile (every turn updates it) makes the commit fail, and the
+            # delete reads the conversation again, so no message of it is left behind.
+            while True:
+                page = [s.reference async for s in messages.limit(BATCH_LIMIT - 1).stream(**self._rpc())]
+                batch = self.client.batch()
+                for message_ref in page:
+                    batch.delete(message_ref)
+                last = len(page) < BATCH_LIMIT - 1
+                if last:
+                    batch.delete(ref, option=self.client.write_option(last_update_time=snap.update_time))
+                try:
+                    await batch.commit(**self._rpc(commit=True))
+                except gexc.FailedPrecondition:
+                    break  # written to meanwhile: read it again
+                if last:
+                    return True
+        raise gexc.Aborted(  # type: ignore[no-untyped-call]
+            f"conversation kept changing while being deleted ({DELETE_ATTEMPTS} attempts)"
+        )
 
     async def record_turn(self, turn: Turn) -> None:
         """One atomic commit: the messages, the conversation (created from `turn.conversation`
@@ -226,7 +265,7 @@ class FirestoreStore:
         profile_key = (conv.tenant, conv.user)
         profile_exists = profile_key in self._known_profiles
         if not profile_exists:
-            profile_exists = (await profile_ref.get(timeout=RPC_TIMEOUT_S)).exists
+            profile_exists = (await profile_ref.get(**self._rpc())).exists
 
         batch = self.client.batch()
         conv_ref = self._conversation_ref(conv.tenant, conv.id)
@@ -244,7 +283,10 @@ class FirestoreStore:
             conv_fields["title"] = conv.title
         if expire_at is not None:
             conv_fields[EXPIRE_AT] = expire_at
-        batch.set(conv_ref, conv_fields, merge=True)
+        if turn.is_new:
+            batch.set(conv_ref, conv_fields, merge=True)
+        else:  # fails the whole commit (NotFound) when the conversation was deleted meanwhile
+            batch.update(conv_ref, conv_fields)
 
         stamp = time.time_ns()
         salt = secrets.token_hex(4)  # two turns in the same nanosecond still get distinct ids
@@ -275,13 +317,16 @@ class FirestoreStore:
             profile_fields["created_at"] = updated_at
         batch.set(profile_ref, profile_fields, merge=True)
 
-        await batch.commit(timeout=RPC_TIMEOUT_S)
+        try:
+            await batch.commit(**self._rpc(commit=True))
+        except gexc.NotFound:
+            raise ConversationGone(conv.id) from None
         if len(self._known_profiles) >= _KNOWN_PROFILES_MAX:
             self._known_profiles.clear()
         self._known_profiles.add(profile_key)
 
     async def get_profile(self, tenant: str, user: str) -> Profile | None:
-        snap = await self._profile_ref(tenant, user).get(timeout=RPC_TIMEOUT_S)
+        snap = await self._profile_ref(tenant, user).get(**self._rpc())
         if not snap.exists:
             return None
         data = snap.to_dict() or {}

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from .base import Conversation, Message, Profile, Turn
+from .base import Conversation, ConversationGone, Message, Profile, Turn
 
 T = TypeVar("T")
 
@@ -102,6 +102,10 @@ class SqliteStore:
     """`path` is a file (its folder is created) or `:memory:`. With `ttl_days`, rows carry an
     `expire_at` (epoch seconds) like the Firestore documents, and expired rows are purged when
     the store starts and by `purge_expired`."""
+
+    # a locked database (another writer past busy_timeout) or a file that cannot be read: the
+    # guard answers 503 for these; other sqlite3 errors are bugs
+    outage_errors: tuple[type[BaseException], ...] = (sqlite3.OperationalError,)
 
     def __init__(self, path: str, ttl_days: int | None = None) -> None:
         if ttl_days is not None and ttl_days < 0:
@@ -236,27 +240,41 @@ class SqliteStore:
 
         def write(c: sqlite3.Connection) -> None:
             with _transaction(c):
-                c.execute(
-                    "INSERT INTO conversations (tenant, id, user, prompt_version, title, created_at, updated_at,"
-                    " message_count, expire_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (tenant, id) DO UPDATE SET"
-                    "  updated_at = max(updated_at, excluded.updated_at),"
-                    "  prompt_version = excluded.prompt_version,"
-                    "  title = CASE WHEN title = '' THEN excluded.title ELSE title END,"
-                    "  message_count = message_count + excluded.message_count,"
-                    "  expire_at = excluded.expire_at",
-                    (
-                        conv.tenant,
-                        conv.id,
-                        conv.user,
-                        conv.prompt_version,
-                        conv.title,
-                        conv.created_at or now,
-                        updated_at,
-                        len(turn.messages),
-                        expire_at,
-                    ),
-                )
+                if turn.is_new:
+                    c.execute(
+                        "INSERT INTO conversations (tenant, id, user, prompt_version, title, created_at, updated_at,"
+                        " message_count, expire_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (tenant, id) DO UPDATE SET"
+                        "  updated_at = max(updated_at, excluded.updated_at),"
+                        "  prompt_version = excluded.prompt_version,"
+                        "  title = CASE WHEN title = '' THEN excluded.title ELSE title END,"
+                        "  message_count = message_count + excluded.message_count,"
+                        "  expire_at = excluded.expire_at",
+                        (
+                            conv.tenant,
+                            conv.id,
+                            conv.user,
+                            conv.prompt_version,
+                            conv.title,
+                            conv.created_at or now,
+                            updated_at,
+                            len(turn.messages),
+                            expire_at,
+                        ),
+                    )
+                else:  # an existing conversation: only while it still exists (a delete wins)
+                    cur = c.execute(
+                        "UPDATE conversations SET"
+                        "  updated_at = max(updated_at, ?),"
+                        "  prompt_version = ?,"
+                        "  title = CASE WHEN title = '' THEN ? ELSE title END,"
+                        "  message_count = message_count + ?,"
+                        "  expire_at = ?"
+                        " WHERE tenant = ? AND id = ?",
+                        (updated_at, conv.prompt_version, conv.title, len(turn.messages), expire_at, conv.tenant, conv.id),
+                    )
+                    if cur.rowcount == 0:
+                        raise ConversationGone(conv.id)
                 last = c.execute(
                     "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE tenant = ? AND conversation_id = ?",
                     (conv.tenant, conv.id),
