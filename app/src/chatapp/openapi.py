@@ -63,7 +63,14 @@ E504 = _error("No model answered within CHAT_REQUEST_DEADLINE_S.")
 _CHAT_200 = {
     "description": "A chat.completion (JSON) or, with `stream: true`, chat.completion.chunk events (SSE) "
     "ending with `data: [DONE]`; a stream that fails ends with an error event instead.",
-    "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {"schema": {"type": "string"}}},
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        # one server-sent event: `data` is a chat.completion.chunk as JSON, an error object, or [DONE]
+        "text/event-stream": {"schema": {
+            "type": "object", "required": ["data"],
+            "properties": {"data": {"type": "string"}, "event": {"type": "string"}},
+        }},
+    },
 }
 
 ROUTE_DOCS: dict[str, dict[str, Any]] = {

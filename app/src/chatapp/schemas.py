@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 _BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
@@ -64,13 +64,21 @@ class StreamOptions(BaseModel):
     include_usage: StrictBool = False
 
 
-Temperature = Annotated[float, Field(ge=0, le=2, allow_inf_nan=False)]
-TopP = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# strict: a JSON number (an integer too), not true or "0.5", as the documented type says
+Temperature = Annotated[float, Field(ge=0, le=2, allow_inf_nan=False, strict=True)]
+TopP = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)]
 NOT_SUPPORTED = "Not supported by this server: a request that uses it is refused with 400 naming the field."
 
 
 class ChatRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"examples": [
+            {"model": "default", "messages": [{"role": "user", "content": "Hello!"}]},
+            {"model": "default", "messages": [{"role": "user", "content": "And then?"}], "stream": True,
+             "stream_options": {"include_usage": True}},
+        ]},
+    )
     model: Annotated[Text, Field(min_length=1, max_length=128)] = Field(
         description="A model from GET /v1/models, or 'default'."
     )
@@ -79,10 +87,10 @@ class ChatRequest(BaseModel):
     stream_options: StreamOptions | None = None
     temperature: Temperature | None = None
     top_p: TopP | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: StrictInt | None = Field(default=None, ge=1)
+    max_completion_tokens: StrictInt | None = Field(default=None, ge=1)
     stop: Text | list[Text] | None = None
-    n: int | None = Field(default=None, ge=1, le=1, description="Only 1 is supported.")
+    n: StrictInt | None = Field(default=None, ge=1, le=1, description="Only 1 is supported.")
     user: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
     conversation_id: StrictStr | None = Field(
         default=None,
