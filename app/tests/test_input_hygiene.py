@@ -98,6 +98,14 @@ SCALARS = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats()
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
                     max_leaves=12)
 CLEAN = st.text(max_size=40)  # hypothesis' default alphabet: no surrogates
+
+
+def sometimes(rare: st.SearchStrategy[Any], usual: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """`rare` about one time in four (`a | b` alone does not draw its branches evenly)."""
+    return st.sampled_from(range(4)).flatmap(lambda i: rare if i == 0 else usual)
+
+
+SOME_TEXT = sometimes(TEXT, CLEAN)  # now and then a lone surrogate or a control character
 ROLE = st.sampled_from(["user", "user", "assistant", "system", "developer", "tool", "robot"]) | JSON
 CONTENT = (CLEAN | CLEAN | TEXT | JSON
            | st.lists(st.fixed_dictionaries({"type": st.sampled_from(["text", "image_url"]) | JSON,
@@ -110,9 +118,9 @@ VALID_FIELDS = {
     "temperature": st.floats(0, 2),
     "top_p": st.floats(0, 1),
     "max_tokens": st.integers(1, 300),
-    "stop": CLEAN | st.lists(CLEAN, max_size=4),
+    "stop": SOME_TEXT | st.lists(SOME_TEXT, max_size=4),
     "n": st.just(1),
-    "user": st.text(min_size=1, max_size=20),
+    "user": sometimes(st.text(ANY_CHAR, min_size=1, max_size=20), st.text(min_size=1, max_size=20)),
     "prompt_version": st.sampled_from(["t1", "t2"]),
     "tools": st.just([]),
     "tool_choice": st.just("none"),
@@ -121,7 +129,8 @@ VALID_FIELDS = {
 }
 VALID_MESSAGE = st.fixed_dictionaries({
     "role": st.sampled_from(["user", "assistant", "system", "developer"]),
-    "content": CLEAN | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": CLEAN}), min_size=1, max_size=3),
+    "content": SOME_TEXT | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": SOME_TEXT}),
+                                    min_size=1, max_size=3),
 })
 # values a client might send by mistake, for one field at a time
 WRONG = (TEXT | JSON | st.sampled_from(["auto", "required", {"type": "json_object"}, True, [{"type": "function"}],
@@ -133,7 +142,7 @@ def near_valid(draw: st.DrawFn) -> dict[str, Any]:
     """A valid request (model, messages with a user turn, some optional fields), then half the
     time one field or one message part replaced by something wrong."""
     messages = draw(st.lists(VALID_MESSAGE, max_size=3))
-    messages.insert(draw(st.integers(0, len(messages))), {"role": "user", "content": draw(CLEAN)})
+    messages.insert(draw(st.integers(0, len(messages))), {"role": "user", "content": draw(SOME_TEXT)})
     body: dict[str, Any] = {"model": draw(st.sampled_from(["default", "primary-model", "gemini-main"])),
                             "messages": messages}
     for name in draw(st.lists(st.sampled_from(sorted(VALID_FIELDS)), max_size=4, unique=True)):
