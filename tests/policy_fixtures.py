@@ -27,7 +27,7 @@ KMS_KEY = f"projects/{PROJECT}/locations/{REGION}/keyRings/stagewise/cryptoKeys/
 CHANNEL = f"projects/{PROJECT}/notificationChannels/123"
 LB_RANGES = ["130.211.0.0/22", "35.191.0.0/16"]
 DAY = 86_400
-FRAME = {"frame-logs", "frame-sink", "frame-budget"}
+FRAME = {"frame-logs", "frame-sink", "frame-budget", "frame-audit"}
 
 Pairs = set[tuple[str, str]]
 
@@ -42,7 +42,15 @@ def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
 
 # --- the stack frame every prod program needs (log sink to a retained bucket, a budget) -----------
 
+def audit_config(name: str = "frame-audit") -> gcp.projects.IAMAuditConfig:
+    return gcp.projects.IAMAuditConfig(
+        name, project=PROJECT, service="allServices",
+        audit_log_configs=[gcp.projects.IAMAuditConfigAuditLogConfigArgs(log_type=kind) for kind in ("ADMIN_READ", "DATA_READ", "DATA_WRITE")],
+    )
+
+
 def frame(stage: str = "prod") -> None:
+    audit_config()
     bucket("frame-logs", "logs", stage=stage)
     logging.ProjectSink(
         "frame-sink",
@@ -325,7 +333,8 @@ def vm(name: str = "vm", *, stage: str = "prod", **overrides: Any) -> compute.In
         project=PROJECT,
         zone=f"{REGION}-a",
         machine_type="e2-standard-4",
-        boot_disk=compute.InstanceBootDiskArgs(initialize_params=compute.InstanceBootDiskInitializeParamsArgs(image="debian-cloud/debian-12")),
+        boot_disk=compute.InstanceBootDiskArgs(initialize_params=compute.InstanceBootDiskInitializeParamsArgs(image="debian-cloud/debian-12"),
+                                               kms_key_self_link=KMS_KEY),
         network_interfaces=[compute.InstanceNetworkInterfaceArgs(subnetwork="subnet")],
         shielded_instance_config=compute.InstanceShieldedInstanceConfigArgs(
             enable_secure_boot=True, enable_vtpm=True, enable_integrity_monitoring=True
@@ -342,7 +351,9 @@ def gpu_template(name: str = "gpu-template", *, stage: str = "prod", **overrides
         project=PROJECT,
         region=REGION,
         machine_type="g2-standard-8",
-        disks=[compute.RegionInstanceTemplateDiskArgs(source_image="deeplearning-platform-release/common-cu123", boot=True)],
+        disks=[compute.RegionInstanceTemplateDiskArgs(
+            source_image="deeplearning-platform-release/common-cu123", boot=True,
+            disk_encryption_key=compute.RegionInstanceTemplateDiskDiskEncryptionKeyArgs(kms_key_self_link=KMS_KEY))],
         network_interfaces=[compute.RegionInstanceTemplateNetworkInterfaceArgs(subnetwork="subnet")],
         guest_accelerators=[compute.RegionInstanceTemplateGuestAcceleratorArgs(type="nvidia-l4", count=1)],
         scheduling=compute.RegionInstanceTemplateSchedulingArgs(on_host_maintenance="TERMINATE", automatic_restart=True),
@@ -374,7 +385,12 @@ def gpu_group(name: str = "gpu", *, max_replicas: int = 2, alert: bool = True, t
         project=PROJECT,
         region=REGION,
         target=group.id,
-        autoscaling_policy=compute.RegionAutoscalerAutoscalingPolicyArgs(min_replicas=1, max_replicas=max_replicas),
+        # Scaled to zero outside working hours (cost-gpu-uptime-guard).
+        autoscaling_policy=compute.RegionAutoscalerAutoscalingPolicyArgs(
+            min_replicas=0, max_replicas=max_replicas,
+            scaling_schedules=[compute.RegionAutoscalerAutoscalingPolicyScalingScheduleArgs(
+                name="working-hours", schedule="0 8 * * MON-FRI", duration_sec=36000, min_required_replicas=1, time_zone="UTC")],
+        ),
     )
     if alert:
         alert_policy(f"{name}-alert", f'resource.type="gce_instance" AND metadata.system_labels.name=starts_with("{name}-vm")')
@@ -454,14 +470,21 @@ def run(program: Callable[[], None], stack: str = "prod") -> ProgramRun:
 
 @lru_cache(maxsize=None)
 def stage_analyzer(stage: str) -> Analyzer:
-    return Analyzer.for_stage(stage)
+    settings = load_config_file(stage_config_path(stage))
+    settings.update(parse_config(ALLOWLIST_OFF))
+    return Analyzer(settings, source=f"policies/config/{stage}.json")
+
+
+# Rule tests declare every governed type in every stage; the per-stage type allowlist is tested on its own
+# (tests/test_policy_allowlist.py), so these analyzers run with it off unless a test turns it on.
+ALLOWLIST_OFF = {"cost-resource-type-allowlist": "disabled"}
 
 
 def analyzer(stage: str = "prod", overrides: Mapping[str, Any] | None = None) -> Analyzer:
     if not overrides:
         return stage_analyzer(stage)
     settings = load_config_file(stage_config_path(stage))
-    settings.update(parse_config(overrides))
+    settings.update(parse_config({**ALLOWLIST_OFF, **overrides}))
     return Analyzer(settings, source=f"{stage}+overrides")
 
 

@@ -10,6 +10,8 @@ from stagewise.policy_engine import load_pack
 # Rules that forbid a resource type outright: a compliant program never declares one.
 FORBIDDEN_TYPES = {"iam-no-service-account-keys", "iam-no-authoritative-project-iam", "secret-no-inline-versions",
                    "storage-no-public-acl"}
+# Types whose rules only count through other resources (Vertex resource pools, jobs and v1 services for
+# GPUs and secrets), covered in tests/test_policy_evasions.py.
 
 
 def everything() -> None:
@@ -35,6 +37,26 @@ def everything() -> None:
     f.secret()
     f.log_bucket()
     f.repository()
+    # Types the issue-16 rules read, each as it should be.
+    f.gcp.projects.IAMCustomRole("exporter", project=f.PROJECT, role_id="exporter", title="exporter",
+                                 permissions=["datastore.databases.export", "datastore.operations.get"])
+    f.gcp.kms.CryptoKey("key", name="state", key_ring=f"projects/{f.PROJECT}/locations/{f.REGION}/keyRings/ring",
+                        rotation_period=f"{90 * f.DAY}s")
+    f.gcp.iam.WorkloadIdentityPoolProvider(
+        "github", project=f.PROJECT, workload_identity_pool_id="ci", workload_identity_pool_provider_id="github",
+        attribute_mapping={"google.subject": "assertion.sub"}, attribute_condition="assertion.repository_id == '123'",
+        oidc=f.gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri="https://token.actions.githubusercontent.com"))
+    f.gcp.compute.ProjectMetadata("metadata", project=f.PROJECT, metadata={"enable-oslogin": "TRUE"})
+    f.compute.Disk("disk", project=f.PROJECT, zone=f"{f.REGION}-a", size=50,
+                   disk_encryption_key=f.compute.DiskDiskEncryptionKeyArgs(kms_key_self_link=f.KMS_KEY))
+    f.compute.Firewall("policy-free", project=f.PROJECT, network="stagewise-vpc", direction="EGRESS",
+                       destination_ranges=["10.0.0.0/8"], allows=[f.compute.FirewallAllowArgs(protocol="tcp", ports=["443"])],
+                       log_config=f.compute.FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA"))
+    f.gcp.compute.NetworkFirewallPolicyRule(
+        "ngfw-lb", project=f.PROJECT, firewall_policy="policy", priority=1000, action="allow", direction="INGRESS", enable_logging=True,
+        match=f.gcp.compute.NetworkFirewallPolicyRuleMatchArgs(
+            src_ip_ranges=f.LB_RANGES,
+            layer4_configs=[f.gcp.compute.NetworkFirewallPolicyRuleMatchLayer4ConfigArgs(ip_protocol="tcp", ports=["8080"])]))
 
 
 def test_compliant_baseline_has_no_verdicts_under_prod() -> None:

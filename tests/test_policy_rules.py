@@ -61,6 +61,7 @@ def metric_covered_service() -> None:
 
 def frame_without(*names: str) -> Callable[[], None]:
     def program() -> None:
+        f.audit_config()
         if "sink" not in names:
             f.bucket("frame-logs", "logs")
             logging.ProjectSink("frame-sink", project=f.PROJECT, name="all-logs", destination="storage.googleapis.com/frame-logs")
@@ -227,7 +228,8 @@ CASES = [
     Case("tagged-image", prod(lambda: f.cloud_run(template=with_container(image=f"{f.REGION}-docker.pkg.dev/{f.PROJECT}/stagewise/chat:latest"))),
          {("run-image-pinned", "chat")}),
     Case("default-url-behind-lb", prod(lambda: f.cloud_run(default_uri_disabled=False)), {("run-default-url-disabled", "chat")}),
-    Case("no-service-account", prod(lambda: f.cloud_run(template=f.template(service_account=None))), {("run-dedicated-service-account", "chat")}),
+    Case("no-service-account", prod(lambda: f.cloud_run(template=f.template(service_account=None))),
+         {("run-dedicated-service-account", "chat"), ("iam-no-default-service-accounts", "chat")}),
     Case("no-probes", prod(lambda: f.cloud_run(template=with_container(startup_probe=None, liveness_probe=None))), {("run-health-probes", "chat")}),
     # --- compute, GPU, Vertex -----------------------------------------------------------------------------
     Case("unshielded-vm", prod(lambda: f.vm(shielded_instance_config=None)), {("compute-shielded-vm", "vm")}),
@@ -240,7 +242,7 @@ CASES = [
         subnetwork="subnet", access_configs=[compute.InstanceNetworkInterfaceAccessConfigArgs()])])), {("compute-no-external-ip", "vm")}),
     Case("gpu-live-migrate", prod(lambda: f.vm(machine_type="g2-standard-8",
                                                guest_accelerators=[compute.InstanceGuestAcceleratorArgs(type="nvidia-l4", count=1)])),
-         {("compute-gpu-terminate-on-maintenance", "vm")}),
+         {("compute-gpu-terminate-on-maintenance", "vm"), ("cost-gpu-uptime-guard", "vm")}),
     Case("gpu-template-live-migrate", prod(lambda: f.gpu_group(template_overrides={"scheduling": None})),
          {("compute-gpu-terminate-on-maintenance", "gpu-template")}),
     Case("big-machine", prod(lambda: f.vm(machine_type="n1-highmem-96")), {("compute-machine-type-allowlist", "vm")}),
@@ -317,7 +319,11 @@ def test_exact_verdicts(case: Case) -> None:
 
 
 def test_every_rule_has_a_violating_case() -> None:
-    covered = {rule for case in CASES for rule, _ in case.expected}
+    import test_policy_evasions
+    import test_policy_new_rules
+
+    every = [*CASES, *test_policy_evasions.CASES, *test_policy_new_rules.CASES]
+    covered = {rule for case in every for rule, _ in case.expected} | {"cost-resource-type-allowlist"}  # test_policy_allowlist.py
     missing = sorted({rule.name for rule in load_pack().RULES} - covered)
     assert not missing, f"rules without a violating case: {missing}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import Severity
@@ -13,7 +14,6 @@ from . import tokens as t
 from .base import Finding, Resource, resource_rule
 from .props import config_list, flag, get, items, strings, text
 
-WORLD = ("0.0.0.0/0", "::/0")
 IAP_RANGE = "35.235.240.0/20"
 # Google front ends and health checkers: the ranges a load balancer's traffic comes from.
 LB_RANGES = ["130.211.0.0/22", "35.191.0.0/16"]
@@ -21,147 +21,338 @@ ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
 # Subnet purposes that carry no VM traffic: flow logs and Private Google Access do not apply.
 PROXY_PURPOSES = {"REGIONAL_MANAGED_PROXY", "GLOBAL_MANAGED_PROXY", "INTERNAL_HTTPS_LOAD_BALANCER", "PRIVATE_SERVICE_CONNECT"}
 
+# A rule's protocol is "one of the well known protocol strings (tcp, udp, icmp, esp, ah, ipip, sctp) or the
+# IP protocol number"; ports are "an integer or a range", and none means "any port"
+# (https://cloud.google.com/dotnet/docs/reference/Google.Cloud.Compute.V1/latest/Google.Cloud.Compute.V1.Allowed).
+# Rules reason about what the protocol is, not how it is spelled.
+PROTOCOL_NUMBERS = {"1": "icmp", "4": "ipip", "6": "tcp", "17": "udp", "50": "esp", "51": "ah", "132": "sctp"}
+PORTED = ("tcp", "udp", "sctp")
+MAX_PORT = 65535
+# Address space that is not the internet: a source inside it is not "the world".
+_NOT_INTERNET = tuple(ipaddress.ip_network(cidr) for cidr in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+))
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+# More public addresses than a /8 (IPv4) or a /32 (IPv6, a whole ISP allocation) is open to the world,
+# however the ranges are split (0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0).
+WORLD_THRESHOLD = {4: 2 ** 24, 6: 2 ** 96}
+# Firewall policy rules: sources that are other VMs, not addresses.
+_INTERNAL_SCOPES = {"INTRA_VPC", "VPC_NETWORKS", "NON_INTERNET"}
 
-def _sources(resource: Resource) -> list[str]:
-    """Source ranges of an ingress rule; none at all (no ranges, tags or service accounts) means 0.0.0.0/0."""
-    props = resource.props
-    ranges = strings(get(props, "sourceRanges"))
-    if ranges or strings(get(props, "sourceTags")):
-        return ranges
-    try:
-        accounts = strings(get(props, "sourceServiceAccounts"))
-    except UnknownValueError:
-        return []  # service accounts from another resource's output: internal sources, known at apply
-    return ranges if accounts else ["0.0.0.0/0"]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _ingress_allow(resource: Resource) -> bool:
-    props = resource.props
-    return text(props, "direction", "INGRESS") == "INGRESS" and bool(items(get(props, "allows"))) and flag(props, "disabled") is not True
+@dataclass(frozen=True)
+class Allow:
+    """What one allow entry opens: a protocol (normalised name) and its port ranges (None: every port)."""
+
+    protocol: str
+    ports: tuple[tuple[int, int], ...] | None
+
+    @property
+    def every_port(self) -> bool:
+        return self.ports is None and self.protocol in (*PORTED, "all")
+
+    def opens(self, port: int) -> bool:
+        if self.protocol not in ("tcp", "all"):
+            return False
+        return self.ports is None or any(low <= port <= high for low, high in self.ports)
 
 
-def _port_ranges(allow: Any) -> list[tuple[int, int]] | None:
-    """Port ranges an allow block opens; None means every port."""
-    protocol = text(allow, "protocol").lower()
-    ports = strings(get(allow, "ports"))
-    if protocol in ("all", "") or (protocol in ("tcp", "udp", "sctp") and not ports):
+@dataclass(frozen=True)
+class Ingress:
+    """One ingress allow rule, whatever resource declares it: its sources and what it opens."""
+
+    where: str  # "" for a VPC firewall rule, "rule <priority>" inside a firewall policy
+    ranges: tuple[str, ...]  # source CIDRs (none given and no other source: 0.0.0.0/0)
+    external: tuple[str, ...]  # other sources outside the VPC (region codes, FQDNs, address groups, …)
+    world_sources: tuple[str, ...]  # non-CIDR sources that mean "anyone" (whole countries, the INTERNET scope)
+    allows: tuple[Allow, ...]
+
+    def prefix(self) -> str:
+        return f"{self.where}: " if self.where else ""
+
+
+def protocol_name(raw: str) -> str:
+    lowered = raw.strip().lower()
+    return PROTOCOL_NUMBERS.get(lowered, lowered or "all")
+
+
+def port_ranges(protocol: str, ports: list[str]) -> tuple[tuple[int, int], ...] | None:
+    """Port ranges of an allow entry, merged; None when they cover every port (1-65535, or none given)."""
+    if protocol == "all" or (protocol in PORTED and not ports):
         return None
     ranges: list[tuple[int, int]] = []
     for port in ports:
-        low, _, high = port.partition("-")
-        if low.strip().isdigit():
-            ranges.append((int(low), int(high) if high.strip().isdigit() else int(low)))
-    return ranges
+        first, _, last = port.strip().partition("-")
+        if first.strip().isdigit():
+            ranges.append((int(first), int(last) if last.strip().isdigit() else int(first)))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    if protocol in PORTED and merged and merged[0][0] <= 1 and merged[-1][1] >= MAX_PORT and len(merged) == 1:
+        return None
+    return tuple(merged)
 
 
-def _opens(allow: Any, port: int) -> bool:
-    protocol = text(allow, "protocol").lower()
-    if protocol not in ("tcp", "all", ""):
-        return False
-    ranges = _port_ranges(allow)
-    return ranges is None or any(low <= port <= high for low, high in ranges)
+def _firewall_ingress(resource: Resource) -> list[Ingress]:
+    """A VPC firewall rule; no ranges, tags or service accounts at all means 0.0.0.0/0."""
+    props = resource.props
+    if text(props, "direction", "INGRESS") != "INGRESS" or flag(props, "disabled") is True:
+        return []
+    allows = tuple(Allow(protocol_name(text(a, "protocol")), port_ranges(protocol_name(text(a, "protocol")),
+                                                                          strings(get(a, "ports"))))
+                   for a in items(get(props, "allows")))
+    if not allows:
+        return []
+    ranges = strings(get(props, "sourceRanges"))
+    if not ranges and not strings(get(props, "sourceTags")):
+        try:
+            accounts = strings(get(props, "sourceServiceAccounts"))
+        except UnknownValueError:
+            accounts = ["(known at apply)"]  # service accounts from another resource's output: internal sources
+        if not accounts:
+            ranges = ["0.0.0.0/0"]
+    return [Ingress("", tuple(ranges), (), (), allows)]
+
+
+def _policy_rule_ingress(rule: Any, where: str) -> list[Ingress]:
+    """A rule of a (hierarchical, global or regional network) firewall policy
+    (https://cloud.google.com/firewall/docs/firewall-policies-rule-details: "Firewall policy rules
+    generally work the same as VPC firewall rules"). Only allow rules open anything; goto_next hands
+    the decision on, deny blocks; apply_security_profile_group lets what the inspection passes through."""
+    if text(rule, "action").lower() not in ("allow", "apply_security_profile_group"):
+        return []
+    if text(rule, "direction", "INGRESS") != "INGRESS" or flag(rule, "disabled") is True:
+        return []
+    match = get(rule, "match")
+    allows = tuple(
+        Allow(protocol_name(text(config, "ipProtocol")), port_ranges(protocol_name(text(config, "ipProtocol")),
+                                                                     strings(get(config, "ports"))))
+        for config in items(get(match, "layer4Configs"))
+    ) or (Allow("all", None),)
+    ranges = strings(get(match, "srcIpRanges"))
+    scope = text(match, "srcNetworkScope").upper()
+    countries = strings(get(match, "srcRegionCodes"))
+    world = [f"region codes {', '.join(countries)}"] if countries else []
+    if scope == "INTERNET":
+        world.append("the INTERNET network scope")
+    external = [*(f"FQDN {name}" for name in strings(get(match, "srcFqdns"))),
+                *(f"address group {group.rsplit('/', 1)[-1]}" for group in strings(get(match, "srcAddressGroups"))),
+                *(f"threat list {name}" for name in strings(get(match, "srcThreatIntelligences")))]
+    internal = bool(items(get(match, "srcSecureTags")) or strings(get(match, "srcNetworks")) or scope in _INTERNAL_SCOPES)
+    if not (ranges or world or external or internal):
+        ranges = ["0.0.0.0/0"]
+    return [Ingress(where, tuple(ranges), tuple(external), tuple(world), allows)]
+
+
+def ingress_rules(resource: Resource) -> list[Ingress]:
+    """Every ingress allow rule a resource declares: VPC firewall rules, firewall policy rules and
+    the rules inside a firewall policy declared with its rules."""
+    if resource.type == t.FIREWALL:
+        return _firewall_ingress(resource)
+    if resource.type in t.FIREWALL_POLICY_RULES:
+        return _policy_rule_ingress(resource.props, "")
+    if resource.type in t.FIREWALL_POLICIES_WITH_RULES:
+        found: list[Ingress] = []
+        for rule in items(get(resource.props, "rules")):
+            found += _policy_rule_ingress(rule, f"rule {text(rule, 'priority') or _priority(rule)}")
+        return found
+    return []
+
+
+def _priority(rule: Any) -> str:
+    value = get(rule, "priority")
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _networks(cidrs: list[str] | tuple[str, ...]) -> list[Network]:
+    found: list[Network] = []
+    for cidr in cidrs:
+        try:
+            found.append(ipaddress.ip_network(cidr.strip(), strict=False))
+        except ValueError:
+            continue
+    return found
+
+
+def _overlap(a: Network, b: Network) -> int:
+    if a.version != b.version:
+        return 0
+    if b.subnet_of(a):  # type: ignore[arg-type]
+        return b.num_addresses
+    if a.subnet_of(b):  # type: ignore[arg-type]
+        return a.num_addresses
+    return 0
+
+
+def public_addresses(network: Network) -> int:
+    """Addresses of ``network`` on the internet (IPv4 minus private/reserved space; IPv6 global unicast)."""
+    if network.version == 6:
+        return _overlap(network, _GLOBAL_UNICAST_V6)
+    return network.num_addresses - sum(_overlap(network, private) for private in _NOT_INTERNET)
+
+
+def world_open(cidrs: list[str] | tuple[str, ...]) -> list[str]:
+    """The ranges that, together, open a rule to the world ([] when they do not)."""
+    opened: list[str] = []
+    for version in (4, 6):
+        mine = [(cidr, network) for cidr in cidrs for network in _networks([cidr]) if network.version == version]
+        networks: list[Any] = [network for _, network in mine]
+        collapsed: list[Network] = list(ipaddress.collapse_addresses(networks))
+        if sum(public_addresses(network) for network in collapsed) >= WORLD_THRESHOLD[version]:
+            opened += [cidr for cidr, network in mine if public_addresses(network)]
+    return opened
 
 
 def _within(cidr: str, allowed: list[str]) -> bool:
-    try:
-        network = ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
+    networks = _networks([cidr])
+    if not networks:
         return False
-    for candidate in allowed:
-        try:
-            outer = ipaddress.ip_network(candidate, strict=False)
-        except ValueError:
-            continue
-        if network.version == outer.version and network.subnet_of(outer):  # type: ignore[arg-type]
-            return True
-    return False
+    outers = _networks(allowed)
+    return any(networks[0].version == outer.version and networks[0].subnet_of(outer) for outer in outers)  # type: ignore[arg-type]
+
+
+FIREWALL_TYPES_TEXT = "VPC firewall rules, firewall policy rules and firewall policies with rules"
 
 
 @resource_rule(
     "net-no-world-ingress",
     family="network",
-    description="No firewall rule allows ingress from 0.0.0.0/0 or ::/0 (load balancer and health-check ranges are the way in).",
+    description="No firewall rule (VPC rule or firewall policy rule) allows ingress from the world: 0.0.0.0/0, ::/0, "
+                "ranges that add up to them (0.0.0.0/1 + 128.0.0.0/1), more public space than a /8, or whole countries.",
     severity=Severity.CRITICAL,
-    remediation="Restrict source_ranges to the load balancer ranges (130.211.0.0/22, 35.191.0.0/16), IAP (35.235.240.0/20) or your own CIDRs.",
-    types=[t.FIREWALL],
+    remediation="Restrict source ranges to the load balancer ranges (130.211.0.0/22, 35.191.0.0/16), IAP (35.235.240.0/20) or your own CIDRs.",
+    types=t.FIREWALLS,
+    applies_to=FIREWALL_TYPES_TEXT,
     unknowns="fail-closed",
-    anchor="CKV_GCP_2, CKV_GCP_3, CKV_GCP_88",
+    anchor="CKV_GCP_2, CKV_GCP_3, CKV_GCP_88, CKV_GCP_106",
 )
 def no_world_ingress(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    if not _ingress_allow(resource):
-        return
-    open_ranges = [cidr for cidr in _sources(resource) if cidr in WORLD]
-    if open_ranges:
-        yield Finding(f"allows ingress from {', '.join(open_ranges)}", "restrict source_ranges to load balancer, IAP or known CIDRs")
+    for rule in ingress_rules(resource):
+        opened = world_open(rule.ranges)
+        if opened:
+            yield Finding(f"{rule.prefix()}allows ingress from the whole internet ({', '.join(opened)})",
+                          "restrict the source ranges to load balancer, IAP or known CIDRs")
+        for source in rule.world_sources:
+            yield Finding(f"{rule.prefix()}allows ingress from {source}", "restrict the sources to known CIDRs")
 
 
 @resource_rule(
     "net-admin-ports-iap-only",
     family="network",
-    description="SSH (22) and RDP (3389) are reachable only from Identity-Aware Proxy (35.235.240.0/20).",
+    description="SSH (22) and RDP (3389) are reachable only from Identity-Aware Proxy (35.235.240.0/20), in VPC firewall rules and firewall policy rules.",
     severity=Severity.CRITICAL,
-    remediation="Set source_ranges=['35.235.240.0/20'] on the rule that opens 22/3389 and connect with `gcloud compute ssh --tunnel-through-iap`.",
-    types=[t.FIREWALL],
+    remediation="Set the source ranges to ['35.235.240.0/20'] on the rule that opens 22/3389 and connect with `gcloud compute ssh --tunnel-through-iap`.",
+    types=t.FIREWALLS,
+    applies_to=FIREWALL_TYPES_TEXT,
     unknowns="fail-closed",
     anchor="CKV_GCP_2, CKV_GCP_3",
 )
 def admin_ports_iap_only(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    if not _ingress_allow(resource):
-        return
-    # Only tags/service accounts (internal VMs) and no ranges: _sources gives [] and nothing is outside.
-    outside = [cidr for cidr in _sources(resource) if not _within(cidr, [IAP_RANGE])]
-    if not outside:
-        return
-    for port, label in ADMIN_PORTS.items():
-        if any(_opens(allow, port) for allow in items(get(resource.props, "allows"))):
-            yield Finding(f"{label} port {port} is open to {', '.join(outside)}", f"limit source_ranges to {IAP_RANGE}")
+    for rule in ingress_rules(resource):
+        # Only tags/service accounts (internal VMs) and no ranges: nothing is outside.
+        outside = [cidr for cidr in rule.ranges if not _within(cidr, [IAP_RANGE])] + list(rule.world_sources) + list(rule.external)
+        if not outside:
+            continue
+        for port, label in ADMIN_PORTS.items():
+            if any(allow.opens(port) for allow in rule.allows):
+                yield Finding(f"{rule.prefix()}{label} port {port} is open to {', '.join(outside)}", f"limit the sources to {IAP_RANGE}")
 
 
 @resource_rule(
     "net-no-allow-all-ports",
     family="network",
-    description="Firewall allow rules name protocols and ports; no rule opens every port.",
+    description="Firewall allow rules name protocols and ports; no rule opens every port (protocol all, no ports, or a range covering 1-65535).",
     severity=Severity.HIGH,
     remediation="List the ports the workload serves (e.g. tcp:8080) in the allow block.",
-    types=[t.FIREWALL],
+    types=t.FIREWALLS,
+    applies_to=FIREWALL_TYPES_TEXT,
     unknowns="fail-closed",
 )
 def no_allow_all_ports(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    if not _ingress_allow(resource):
-        return
-    for allow in items(get(resource.props, "allows")):
-        if _port_ranges(allow) is None:
-            protocol = text(allow, "protocol") or "all"
-            yield Finding(f"allows every port of protocol {protocol}", "list the ports the workload needs")
+    for rule in ingress_rules(resource):
+        for allow in rule.allows:
+            if allow.every_port:
+                yield Finding(f"{rule.prefix()}allows every port of protocol {allow.protocol}", "list the ports the workload needs")
 
 
 @resource_rule(
     "net-firewall-logging",
     family="network",
-    description="Firewall rules log connections (log_config set).",
+    description="Firewall rules log connections (log_config on VPC rules, enable_logging on firewall policy allow and deny rules).",
     severity=Severity.LOW,
-    remediation='Set log_config=FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA") (or EXCLUDE_ALL_METADATA to save cost).',
-    types=[t.FIREWALL],
+    remediation='Set log_config=FirewallLogConfigArgs(metadata="INCLUDE_ALL_METADATA") (or EXCLUDE_ALL_METADATA to save cost); enable_logging=True on policy rules.',
+    types=t.FIREWALLS,
+    applies_to=FIREWALL_TYPES_TEXT,
 )
 def firewall_logging(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    if not text(resource.props, "logConfig.metadata"):
-        yield Finding("connections matched by this rule are not logged", "set log_config.metadata")
+    if resource.type == t.FIREWALL:
+        if not text(resource.props, "logConfig.metadata"):
+            yield Finding("connections matched by this rule are not logged", "set log_config.metadata")
+        return
+    rules = [resource.props] if resource.type in t.FIREWALL_POLICY_RULES else items(get(resource.props, "rules"))
+    for rule in rules:
+        # Logging "is not supported for goto_next rules" (https://cloud.google.com/firewall/docs/using-firewall-policies).
+        if text(rule, "action").lower() in ("allow", "deny") and flag(rule, "enableLogging") is not True:
+            where = "" if resource.type in t.FIREWALL_POLICY_RULES else f"rule {_priority(rule)}: "
+            yield Finding(f"{where}connections matched by this rule are not logged", "set enable_logging=True")
+
+
+def _is_default(reference: str, kind: str) -> bool:
+    name = reference.rstrip("/").rsplit("/", 1)[-1]
+    return name == "default" and (reference == "default" or f"/{kind}/" in reference)
+
+
+def _network_references(resource: Resource) -> Iterator[tuple[str, str, str]]:
+    """(where, reference, kind) of each network or subnetwork a resource attaches to. A reference that
+    is another resource's output (unknown at preview) names a declared network, which is checked itself."""
+    props = resource.props
+    candidates: list[tuple[str, Any, str]] = []
+    if resource.type in (t.FIREWALL, t.ROUTER, t.SUBNETWORK, t.VERTEX_ENDPOINT):
+        candidates.append(("network", props, "network"))
+    elif resource.type in t.VMS:
+        for index, interface in enumerate(items(get(props, "networkInterfaces"))):
+            candidates += [(f"network interface {index}", interface, "network"), (f"network interface {index}", interface, "subnetwork")]
+    elif resource.type in (t.RUN_SERVICE, t.RUN_JOB):
+        spec = get(props, "template.template") if resource.type == t.RUN_JOB else get(props, "template")
+        for index, interface in enumerate(items(get(spec, "vpcAccess.networkInterfaces"))):
+            candidates += [(f"VPC egress interface {index}", interface, "network"), (f"VPC egress interface {index}", interface, "subnetwork")]
+    for where, holder, key in candidates:
+        try:
+            reference = text(holder, key)
+        except UnknownValueError:
+            continue
+        if reference:
+            yield where, reference, "networks" if key == "network" else "subnetworks"
 
 
 @resource_rule(
     "net-no-default-network",
     family="network",
-    description="No default network and no auto-mode VPC (the provider creates auto subnets unless told not to).",
+    description="Nothing is created in or attached to the default network (its pre-populated firewall rules open SSH, RDP and ICMP), "
+                "and no VPC is auto-mode (the provider creates auto subnets unless told not to).",
     severity=Severity.HIGH,
-    remediation="Set auto_create_subnetworks=False, name the network for the stage, and declare the subnets you need.",
-    types=[t.NETWORK],
-    anchor="CKV_GCP_59 (intent)",
+    remediation="Declare a custom-mode VPC (auto_create_subnetworks=False) named for the stage, with the subnets you need, and attach everything to it.",
+    types=[t.NETWORK, t.SUBNETWORK, t.FIREWALL, t.ROUTER, t.VERTEX_ENDPOINT, *t.VMS, t.RUN_SERVICE, t.RUN_JOB],
+    applies_to="networks, subnets, firewall rules, routers, VMs, templates, Cloud Run VPC egress, Vertex AI endpoints",
+    anchor="CKV_GCP_27 (intent)",
 )
 def no_default_network(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    if text(resource.props, "name") == "default":
-        yield Finding("the network is named 'default'", "give the network a stage-specific name")
-    if flag(resource.props, "autoCreateSubnetworks", default=True) is not False:
-        yield Finding("auto-mode subnets are created in every region", "set auto_create_subnetworks=False")
+    if resource.type == t.NETWORK:
+        if text(resource.props, "name") == "default":
+            yield Finding("the network is named 'default'", "give the network a stage-specific name")
+        if flag(resource.props, "autoCreateSubnetworks", default=True) is not False:
+            yield Finding("auto-mode subnets are created in every region", "set auto_create_subnetworks=False")
+        return
+    # The default network's subnets are named default in every region
+    # (https://github.com/hashicorp/terraform-provider-google/issues/10133).
+    for where, reference, kind in _network_references(resource):
+        if _is_default(reference, kind):
+            yield Finding(f"{where} is on the default network", "attach it to the stage's own VPC")
 
 
 def _vm_subnet(resource: Resource) -> bool:

@@ -10,7 +10,7 @@ from pulumi_policy import Severity
 
 from . import tokens as t
 from .base import Finding, Resource, resource_rule, stack_rule
-from .props import DAY_SECONDS, config_int, config_list, flag, get, mapping, number, strings, text, walk_strings
+from .props import DAY_SECONDS, config_int, config_list, flag, get, items, mapping, number, strings, text, walk_strings
 
 USER_METRIC = re.compile(r"logging\.googleapis\.com/user/([A-Za-z0-9_.\-/]+)")
 # Resources whose inputs take `labels` (checked against pulumi-gcp in tests/test_policy_tokens.py).
@@ -45,7 +45,7 @@ def _monitored(resources: list[Resource]) -> Iterator[tuple[Resource, str]]:
 
     templates = {r.urn: r for r in resources if r.type in t.VM_LIKE}
     for resource in resources:
-        if resource.type == t.RUN_SERVICE:
+        if resource.type in t.RUN_SERVICES:
             yield resource, text(resource.props, "name") or resource.name
         elif resource.type in t.MIGS:
             used = [templates[d.urn] for d in resource.dependencies if d.urn in templates]
@@ -59,7 +59,7 @@ def _monitored(resources: list[Resource]) -> Iterator[tuple[Resource, str]]:
     description="Every Cloud Run service and GPU instance group is covered by an enabled alert policy with a notification channel.",
     severity=Severity.HIGH,
     remediation="Declare a gcp.monitoring.AlertPolicy whose condition filter names the service (directly or through a log-based metric) and set notification_channels.",
-    types=[t.RUN_SERVICE, *t.MIGS, t.ALERT_POLICY, t.LOG_METRIC],
+    types=[*t.RUN_SERVICES, *t.MIGS, t.ALERT_POLICY, t.LOG_METRIC],
 )
 def alert_coverage(resources: list[Resource], config: Mapping[str, Any]) -> Iterator[tuple[Resource | None, Finding]]:
     metric_filters = {
@@ -117,9 +117,11 @@ def log_sink_retained(resources: list[Resource], config: Mapping[str, Any]) -> I
             days = number(resource.props, "retentionDays") or 30.0
             project, location, bucket_id = (text(resource.props, key) for key in ("project", "location", "bucketId"))
             retained[f"logging.googleapis.com/projects/{project}/locations/{location}/buckets/{bucket_id}"] = days
-    sinks = [r for r in resources if r.type == t.PROJECT_SINK]
+    # A disabled sink routes nothing ("disabled - If set to True, then this sink is disabled and it does not
+    # export any log entries", pulumi-gcp logging.ProjectSink).
+    sinks = [r for r in resources if r.type == t.PROJECT_SINK and flag(r.props, "disabled") is not True]
     if not any(retained.get(_sink_target(sink), 0.0) >= minimum for sink in sinks):
-        detail = "no project log sink" if not sinks else "no sink's destination keeps logs long enough"
+        detail = "no enabled project log sink" if not sinks else "no enabled sink's destination keeps logs long enough"
         yield None, Finding(f"{detail} (need a destination retained {minimum}+ days)",
                             "route logs with a ProjectSink to a retained logs bucket")
 
@@ -180,3 +182,48 @@ def required_labels(resource: Resource, config: Mapping[str, Any]) -> Iterator[F
     if expected and labels.get("env") and labels.get("env") != expected:
         yield Finding(f"env label is {labels.get('env')}, not {expected}", f"set env={expected}")
 
+
+
+AUDIT_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
+ALL_SERVICES = "allServices"
+
+
+@resource_rule(
+    "obs-audit-log-config",
+    family="observability",
+    description="Data Access audit log configs exempt nobody, and an allServices config turns on every log type "
+                "(ADMIN_READ, DATA_READ, DATA_WRITE), as CIS 2.1 asks.",
+    severity=Severity.HIGH,
+    remediation="Remove exempted_members; for service allServices list audit_log_configs of ADMIN_READ, DATA_READ and DATA_WRITE.",
+    types=t.AUDIT_CONFIGS,
+    applies_to="project, folder and organization IAM audit configs",
+    unknowns="fail-closed",
+)
+def audit_log_config(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
+    # CIS GCP 2.1: "Cloud Audit Logging is configured to track all admin activities and read, write access
+    # to user data", with no exempted users (steampipe-mod-gcp-compliance cis_v300/section_2.sp).
+    logged: set[str] = set()
+    for entry in items(get(resource.props, "auditLogConfigs")):
+        kind = text(entry, "logType")
+        logged.add(kind)
+        if strings(get(entry, "exemptedMembers")):
+            yield Finding(f"{kind} audit logs exempt some members, so their access leaves no trace",
+                          "remove exempted_members")
+    if text(resource.props, "service") == ALL_SERVICES:
+        missing = [kind for kind in AUDIT_LOG_TYPES if kind not in logged]
+        if missing:
+            yield Finding(f"the allServices audit config leaves out {', '.join(missing)}", "add an audit_log_config for each")
+
+
+@stack_rule(
+    "obs-audit-logs-all-services",
+    family="observability",
+    description="The stack turns on Data Access audit logs for allServices (CIS 2.1); one stack per project needs to.",
+    severity=Severity.MEDIUM,
+    remediation="Declare gcp.projects.IAMAuditConfig(service='allServices', audit_log_configs=[ADMIN_READ, DATA_READ, DATA_WRITE]) "
+                "in the stack that owns the project.",
+    types=t.AUDIT_CONFIGS,
+)
+def audit_logs_all_services(resources: list[Resource], config: Mapping[str, Any]) -> Iterator[tuple[Resource | None, Finding]]:
+    if not any(r.type in t.AUDIT_CONFIGS and text(r.props, "service") == ALL_SERVICES for r in resources):
+        yield None, Finding("no audit config turns on Data Access logs for allServices", "declare an allServices IAMAuditConfig")

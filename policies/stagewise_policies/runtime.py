@@ -12,25 +12,59 @@ from pulumi_policy import Severity
 
 from . import tokens as t
 from .base import Finding, Resource, resource_rule, stack_rule
-from .iam import DEFAULT_SA, PUBLIC_MEMBERS, grants
-from .props import config_list, flag, get, items, text
+from .compute import run_spec
+from .iam import COMPUTE_DEFAULT, DEFAULT_SA, PUBLIC_MEMBERS, default_identity, grants
+from .props import config_list, flag, get, items, mapping, strings, text
 
 INGRESS_ALL = "INGRESS_TRAFFIC_ALL"
 INGRESS_LB = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
-SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)", re.IGNORECASE)
+# Cloud Run v1 sets ingress with a service annotation ("run.googleapis.com/ingress" = "all"; all is the
+# default): https://pub.dev/documentation/pulumi_gcp/latest/cloudrun/ServiceMetadata/annotations.html
+V1_INGRESS = "run.googleapis.com/ingress"
+V1_INGRESS_VALUES = {"all": INGRESS_ALL, "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+                     "internal-and-cloud-load-balancing": INGRESS_LB}
 SECRET_VALUE = re.compile(
-    r"^(sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}|ghp_[A-Za-z0-9]{30,}|xox[abp]-[A-Za-z0-9-]{10,}|"
-    r"AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----.*|ya29\.[A-Za-z0-9_-]{20,})",
-    re.DOTALL,
+    r"(sk-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|"
+    r"xox[abp]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ya29\.[A-Za-z0-9_-]{20,}|"
+    r"\bBearer\s+[A-Za-z0-9._~+/=-]{20,})",
 )
+# A connection string with a password in it: scheme://user:password@host (a DSN).
+DSN_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:([^/\s@]+)@", re.IGNORECASE)
 # Long random-looking tokens (base64/hex alphabets, no path separators or spaces).
 TOKEN_SHAPED = re.compile(r"^[A-Za-z0-9+=_-]{32,}$")
 # Values that look like a name-triggered secret but are plainly configuration.
-HARMLESS = re.compile(r"^(|true|false|\d+|[a-z][a-z0-9-]*|https?://\S+)$", re.IGNORECASE)
+HARMLESS = re.compile(r"^(|true|false|\d+|[a-z][a-z0-9_.-]*|https?://[^\s@]+)$", re.IGNORECASE)
+# Values the platform fills in (Kubernetes-style $(VAR) or shell ${VAR}): not a literal.
+INTERPOLATED = re.compile(r"^\$[({][A-Za-z_][A-Za-z0-9_]*[)}]$")
+# Name words: a name whose last words are a credential word holds a credential; a word after it
+# (…_NAME, …_FILE, …_LIMIT) makes it describe one instead (CHAT_SECRET_NAME names a secret).
+STRONG_WORDS = {"password", "passwd", "pwd", "pass", "passphrase", "secret", "credential", "credentials", "dsn"}
+STRONG_PAIRS = {("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"), ("client", "secret"),
+                ("auth", "token"), ("access", "token"), ("refresh", "token"), ("bearer", "token"), ("api", "token"),
+                ("connection", "string")}
+WEAK_WORDS = {"key", "token", "auth"}
+# One-word spellings (PGPASSWORD, apikey, dbsecret): the word ends with a credential word.
+STRONG_SUFFIXES = ("password", "passwd", "passphrase", "secret", "credential", "credentials", "apikey", "accesskey", "privatekey")
+# key=value inside an argument or a shell line (--db-password=…, PASSWORD=… in sh -c).
+ASSIGNMENT = re.compile(r"([A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|dsn))"
+                        r"\s*[=:]\s*['\"]?([^\s'\"&;|]+)", re.IGNORECASE)
 
 
-def containers(resource: Resource) -> list[Any]:
-    return items(get(resource.props, "template.containers"))
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name.lstrip("-"))
+    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+
+
+def credential_name(name: str) -> str | None:
+    """'strong' when the name says it holds a credential, 'weak' when it may, None when it does not."""
+    words = _name_words(name)
+    if not words:
+        return None
+    if words[-1] in STRONG_WORDS or tuple(words[-2:]) in STRONG_PAIRS or words[-1].endswith(STRONG_SUFFIXES):
+        return "strong"
+    if words[-1] in WEAK_WORDS:
+        return "weak"
+    return None
 
 
 def _entropy(value: str) -> float:
@@ -38,13 +72,53 @@ def _entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
+def _shaped_like_a_secret(value: str) -> bool:
+    if SECRET_VALUE.search(value):
+        return True
+    password = DSN_PASSWORD.search(value)
+    if password and not password.group(1).startswith("$"):
+        return True
+    return bool(TOKEN_SHAPED.match(value) and any(c.isdigit() for c in value) and _entropy(value) >= 4.0)
+
+
 def looks_secret(name: str, value: str) -> bool:
-    """A literal env value that is (or is named like, and shaped like) a credential."""
-    if SECRET_VALUE.match(value):
+    """A literal value that is (or is named like, and shaped like) a credential."""
+    if not value or INTERPOLATED.match(value.strip()):
+        return False
+    if _shaped_like_a_secret(value):
         return True
-    if TOKEN_SHAPED.match(value) and any(c.isdigit() for c in value) and _entropy(value) >= 4.0:
-        return True
-    return bool(SECRET_NAME.search(name)) and not HARMLESS.match(value)
+    kind = credential_name(name)
+    if kind == "strong":
+        return value.strip().lower() not in ("", "true", "false")
+    return kind == "weak" and not HARMLESS.match(value)
+
+
+def secret_arguments(arguments: list[str]) -> list[str]:
+    """Where, in a container's command and args, a literal credential sits (by position; never the value)."""
+    found: list[str] = []
+    for index, argument in enumerate(arguments):
+        flag_name, equals, flag_value = argument.partition("=")
+        following = arguments[index + 1] if index + 1 < len(arguments) else ""
+        if argument.startswith("-") and equals and looks_secret(flag_name, flag_value):
+            found.append(f"argument {index} ({flag_name})")
+        elif argument.startswith("-") and not equals and following and not following.startswith("-") \
+                and credential_name(argument) == "strong" and looks_secret(argument, following):
+            found.append(f"argument {index + 1} (after {argument})")
+        elif _shaped_like_a_secret(argument) or any(looks_secret(m.group(1), m.group(2)) for m in ASSIGNMENT.finditer(argument)):
+            found.append(f"argument {index}")
+    return list(dict.fromkeys(found))
+
+
+def containers(resource: Resource) -> list[Any]:
+    return items(get(run_spec(resource), "containers"))
+
+
+def ingress(resource: Resource) -> str:
+    """A Cloud Run service's ingress as the v2 enum (v1 annotations mapped; unset is ALL)."""
+    if resource.type == t.RUN_V1_SERVICE:
+        value = mapping(get(resource.props, "metadata.annotations")).get(V1_INGRESS)
+        return V1_INGRESS_VALUES.get(str(value).lower(), INGRESS_ALL) if value is not None else INGRESS_ALL
+    return text(resource.props, "ingress", INGRESS_ALL)
 
 
 @resource_rule(
@@ -53,25 +127,27 @@ def looks_secret(name: str, value: str) -> bool:
     description="Cloud Run services do not accept traffic from the whole internet directly (ingress not ALL; the provider default is ALL).",
     severity=Severity.HIGH,
     remediation='Set ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" and put the HTTPS load balancer with Cloud Armor in front.',
-    types=[t.RUN_SERVICE],
+    types=t.RUN_SERVICES,
+    applies_to="Cloud Run services (v2 ingress; v1 run.googleapis.com/ingress annotation)",
     unknowns="fail-closed",
 )
 def ingress_restricted(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    if text(resource.props, "ingress", INGRESS_ALL) == INGRESS_ALL:
+    if ingress(resource) == INGRESS_ALL:
         yield Finding("ingress is INGRESS_TRAFFIC_ALL", "set ingress to INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER behind the load balancer")
 
 
 def _service_for(grant_resource: Resource, services: Mapping[str, Resource]) -> Resource | None:
     """The Cloud Run service an invoker grant targets: by dependency on its name, else by name."""
-    for dependency in grant_resource.property_dependencies.get("name", ()):
-        if dependency.type == t.RUN_SERVICE:
+    key = "service" if grant_resource.type in (t.RUN_V1_IAM_MEMBER, t.RUN_V1_IAM_BINDING, t.RUN_V1_IAM_POLICY) else "name"
+    for dependency in grant_resource.property_dependencies.get(key, ()):
+        if dependency.type in t.RUN_SERVICES:
             return dependency
-    return services.get(text(grant_resource.props, "name").rsplit("/", 1)[-1])
+    return services.get(text(grant_resource.props, key).rsplit("/", 1)[-1])
 
 
 def _internet_facing(service: Resource | None) -> bool:
     # A service outside the stack is judged unknown, hence internet-facing.
-    return service is None or text(service.props, "ingress", INGRESS_ALL) == INGRESS_ALL
+    return service is None or ingress(service) == INGRESS_ALL
 
 
 @stack_rule(
@@ -80,14 +156,14 @@ def _internet_facing(service: Resource | None) -> bool:
     description="A Cloud Run service that takes traffic from the internet (ingress ALL) is not invokable by allUsers/allAuthenticatedUsers, nor with the invoker check disabled, unless the stage allows a public API. Public invokers behind an internal/load-balancer-only ingress are how the HTTPS load balancer reaches the service.",
     severity=Severity.HIGH,
     remediation="Restrict ingress to the load balancer (INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER) or grant roles/run.invoker to named callers; set allowPublic only for a stage whose API is public by design.",
-    types=[t.RUN_SERVICE, *t.RUN_INVOKER_IAM],
+    types=[*t.RUN_SERVICES, *t.RUN_INVOKER_IAM],
     params={"allowPublic": {"type": "boolean", "default": False, "description": "the stage serves a public, app-authenticated API"}},
     unknowns="skip",
 )
 def invoker_not_public(resources: list[Resource], config: Mapping[str, Any]) -> Iterator[tuple[Resource | None, Finding]]:
     if config.get("allowPublic") is True:
         return
-    services = {text(r.props, "name") or r.name: r for r in resources if r.type == t.RUN_SERVICE}
+    services = {text(r.props, "name") or r.name: r for r in resources if r.type in t.RUN_SERVICES}
     for resource in resources:
         if resource.type == t.RUN_SERVICE:
             if flag(resource.props, "invokerIamDisabled") is True and _internet_facing(resource):
@@ -105,15 +181,17 @@ def invoker_not_public(resources: list[Resource], config: Mapping[str, Any]) -> 
 @resource_rule(
     "run-secrets-from-secret-manager",
     family="runtime",
-    description="Secrets reach containers as Secret Manager references, never as literal env values.",
+    description="Secrets reach containers as Secret Manager references, never as literal values: not in env (whatever the name's case "
+                "or spelling), not in a connection string's password, not in the container's command or args.",
     severity=Severity.CRITICAL,
-    remediation="Store the value in Secret Manager and reference it with env value_source.secret_key_ref (ChatServiceArgs.secret_env).",
-    types=[t.RUN_SERVICE, t.RUN_JOB],
+    remediation="Store the value in Secret Manager and reference it with env value_source.secret_key_ref (ChatServiceArgs.secret_env); "
+                "pass it to the process through that variable, not on the command line.",
+    types=t.RUN_WORKLOADS,
+    applies_to="Cloud Run services (v1 and v2) and jobs",
     unknowns="skip",
 )
 def secrets_from_secret_manager(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    spec = get(resource.props, "template.template") if resource.type == t.RUN_JOB else get(resource.props, "template")
-    for container in items(get(spec, "containers")):
+    for index, container in enumerate(containers(resource)):
         for env in items(get(container, "envs")):
             name = text(env, "name")
             value = get(env, "value")
@@ -121,6 +199,10 @@ def secrets_from_secret_manager(resource: Resource, config: Mapping[str, Any]) -
             if isinstance(value, str) and looks_secret(name, value):
                 yield Finding(f"env {name} holds a literal value that looks like a secret",
                               f"move it to Secret Manager and set {name} from value_source.secret_key_ref")
+        arguments = strings(get(container, "commands")) + strings(get(container, "args"))
+        for where in secret_arguments(arguments):
+            yield Finding(f"container {index}'s command line has a literal credential at {where}",
+                          "read it from an env variable set from Secret Manager instead")
 
 
 @resource_rule(
@@ -158,14 +240,13 @@ def vpc_egress_all_traffic(resource: Resource, config: Mapping[str, Any]) -> Ite
     description="Containers run images from an allowed registry (by default Artifact Registry, *-docker.pkg.dev).",
     severity=Severity.HIGH,
     remediation="Push the image to the stage's Artifact Registry repository and reference it there.",
-    types=[t.RUN_SERVICE, t.RUN_JOB],
+    types=t.RUN_WORKLOADS,
     params={"allowedRegistrySuffixes": {"type": "array", "items": {"type": "string"}, "default": ["-docker.pkg.dev"],
                                         "description": "registry host suffixes images may come from"}},
 )
 def image_from_registry(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     suffixes = tuple(config_list(config, "allowedRegistrySuffixes"))
-    spec = get(resource.props, "template.template") if resource.type == t.RUN_JOB else get(resource.props, "template")
-    for container in items(get(spec, "containers")):
+    for container in containers(resource):
         image = text(container, "image")
         host = image.split("/", 1)[0] if "/" in image else "docker.io"
         if not host.endswith(suffixes):
@@ -178,11 +259,10 @@ def image_from_registry(resource: Resource, config: Mapping[str, Any]) -> Iterat
     description="Container images are referenced by digest (a tag such as latest never rolls a new revision and can change under you).",
     severity=Severity.MEDIUM,
     remediation="Reference image@sha256:<digest> (ContainerImage exports repo_digest).",
-    types=[t.RUN_SERVICE, t.RUN_JOB],
+    types=t.RUN_WORKLOADS,
 )
 def image_pinned(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    spec = get(resource.props, "template.template") if resource.type == t.RUN_JOB else get(resource.props, "template")
-    for container in items(get(spec, "containers")):
+    for container in containers(resource):
         if "@sha256:" not in text(container, "image"):
             yield Finding("the image is referenced by tag, not digest", "reference it as image@sha256:<digest>")
 
@@ -203,19 +283,20 @@ def default_url_disabled(resource: Resource, config: Mapping[str, Any]) -> Itera
 @resource_rule(
     "run-dedicated-service-account",
     family="runtime",
-    description="Cloud Run services run as a dedicated service account (not the default compute one).",
+    description="Cloud Run services and jobs run as a dedicated service account (not the default compute one, which GCP uses when none is set).",
     severity=Severity.HIGH,
     remediation="Create a gcp.serviceaccount.Account for the service and set template.service_account to its email.",
-    types=[t.RUN_SERVICE],
+    types=t.RUN_WORKLOADS,
+    applies_to="Cloud Run services (v1 and v2) and jobs",
     anchor="CKV_GCP_30 (intent)",
 )
 def dedicated_service_account(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    email = text(resource.props, "template.serviceAccount")
-    if not email:
+    identity = default_identity(resource)
+    if identity == COMPUTE_DEFAULT:
         yield Finding("no service account is set, so it runs as the default compute service account",
-                      "set template.service_account to a dedicated account")
-    elif DEFAULT_SA.match(email):
-        yield Finding("runs as a default service account", "set template.service_account to a dedicated account")
+                      "set the template's service account to a dedicated account")
+    elif identity and DEFAULT_SA.match(identity):
+        yield Finding("runs as a default service account", "set the template's service account to a dedicated account")
 
 
 @resource_rule(
@@ -227,7 +308,7 @@ def dedicated_service_account(resource: Resource, config: Mapping[str, Any]) -> 
     types=[t.RUN_SERVICE],
 )
 def health_probes(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    for index, container in enumerate(containers(resource)):
+    for index, container in enumerate(items(get(resource.props, "template.containers"))):
         missing = [probe for probe in ("startupProbe", "livenessProbe") if get(container, probe) is None]
         if missing:
             yield Finding(f"container {index} has no {' or '.join(missing)}", "declare both probes")

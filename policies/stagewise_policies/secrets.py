@@ -84,3 +84,26 @@ def no_inline_versions(resource: Resource, config: Mapping[str, Any]) -> Iterato
         return
     if "secretData" in resource.props or "secretDataWo" in resource.props:
         yield Finding("a secret value is written from the program into state", "add secret versions out of band with gcloud")
+
+
+@resource_rule(
+    "kms-key-rotation",
+    family="secrets",
+    description="Cloud KMS symmetric keys (ENCRYPT_DECRYPT, the default purpose) rotate automatically at most every maxRotationDays (CIS 1.10: 90 days).",
+    severity=Severity.MEDIUM,
+    remediation="Set rotation_period (e.g. '7776000s' for 90 days) on the CryptoKey.",
+    types=[t.KMS_CRYPTO_KEY],
+    params={"maxRotationDays": {"type": "integer", "minimum": 1, "default": 90, "description": "longest automatic rotation period"}},
+    anchor="CKV_GCP_43",
+)
+def kms_key_rotation(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
+    # Asymmetric and MAC keys cannot rotate automatically; CIS GCP 1.10 ("Ensure KMS encryption keys are
+    # rotated within a period of 90 days", steampipe-mod-gcp-compliance cis_v300/section_1.sp) is about these.
+    if text(resource.props, "purpose", "ENCRYPT_DECRYPT") != "ENCRYPT_DECRYPT":
+        return
+    period = number(resource.props, "rotationPeriod")
+    cap = config_int(config, "maxRotationDays")
+    if period is None:
+        yield Finding("the key never rotates", f"set rotation_period to at most {cap * DAY_SECONDS}s")
+    elif period > cap * DAY_SECONDS:
+        yield Finding(f"the key rotates every {period / DAY_SECONDS:g} days, over {cap}", f"set rotation_period to at most {cap * DAY_SECONDS}s")

@@ -17,8 +17,39 @@ CLASS_LABEL = "bucket-class"
 STRING_LIST = {"type": "array", "items": {"type": "string"}}
 
 
+KNOWN_CLASSES = ("data", "logs", "backups", "analytics")
+
+
+def _squash(text_: str) -> str:
+    return "".join(ch for ch in text_.lower() if ch.isalnum())
+
+
+def class_label(resource: Resource) -> tuple[str, str] | None:
+    """(label key, value) of the bucket's class label, spelled however the program spelled it
+    (bucket-class, bucket_class, BucketClass…)."""
+    for key, value in mapping(get(resource.props, "labels")).items():
+        if _squash(key) == _squash(CLASS_LABEL):
+            return key, str(value)
+    return None
+
+
+def normalise_class(value: str) -> str | None:
+    """A class label as the class it means: case, spaces, separators and singular/plural do not matter
+    (Logs, log, back-ups, BACKUP all mean what they say); None when it names no known class."""
+    squashed = _squash(value)
+    for klass in KNOWN_CLASSES:
+        if squashed in (klass, klass.rstrip("s")):
+            return klass
+    return None
+
+
 def bucket_class(resource: Resource) -> str:
-    return str(mapping(get(resource.props, "labels")).get(CLASS_LABEL) or "data")
+    """The bucket's class; unlabelled buckets count as data, the strictest ordinary class. A label naming
+    no known class also counts as data (storage-bucket-class-known reports it), so no class rule is skipped."""
+    label = class_label(resource)
+    if label is None:
+        return "data"
+    return normalise_class(label[1]) or "data"
 
 
 @resource_rule(
@@ -307,3 +338,25 @@ def firestore_backup_schedule(resources: list[Resource], config: Mapping[str, An
         )
         if not covered:
             yield database, Finding("the database has no backup schedule", "add a gcp.firestore.BackupSchedule for it")
+
+
+@resource_rule(
+    "storage-bucket-class-known",
+    family="storage",
+    description="A bucket's class label names a known class (data, logs, backups, analytics); near-misses (Logs, backup) are read as the class "
+                "they mean, anything else is reported and treated as data.",
+    severity=Severity.MEDIUM,
+    remediation="Set labels bucket-class to one of data, logs, backups or analytics (stagewise:buckets.<key>.class).",
+    types=[t.BUCKET],
+)
+def bucket_class_known(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
+    label = class_label(resource)
+    if label is None:
+        return
+    key, value = label
+    if normalise_class(value) is None:
+        yield Finding(f"label {key}={value!r} names no bucket class, so the data rules apply",
+                      f"set {CLASS_LABEL} to one of {', '.join(KNOWN_CLASSES)}")
+    elif key != CLASS_LABEL or value != normalise_class(value):
+        yield Finding(f"label {key}={value!r} is read as {CLASS_LABEL}={normalise_class(value)}",
+                      f"write it as {CLASS_LABEL}={normalise_class(value)} so every tool reads it the same")

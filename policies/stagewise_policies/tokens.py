@@ -62,8 +62,47 @@ VERTEX_ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
 VERTEX_MODEL_GARDEN = "gcp:vertex/aiEndpointWithModelGardenDeployment:AiEndpointWithModelGardenDeployment"
 BUDGET = "gcp:billing/budget:Budget"
 REPOSITORY = "gcp:artifactregistry/repository:Repository"
+INSTANCE_FROM_TEMPLATE = "gcp:compute/instanceFromTemplate:InstanceFromTemplate"
+PROJECT_METADATA = "gcp:compute/projectMetadata:ProjectMetadata"
+PROJECT_METADATA_ITEM = "gcp:compute/projectMetadataItem:ProjectMetadataItem"
+RUN_V1_SERVICE = "gcp:cloudrun/service:Service"
+RUN_V1_IAM_MEMBER = "gcp:cloudrun/iamMember:IamMember"
+RUN_V1_IAM_BINDING = "gcp:cloudrun/iamBinding:IamBinding"
+RUN_V1_IAM_POLICY = "gcp:cloudrun/iamPolicy:IamPolicy"
+VERTEX_RESOURCE_POOL = "gcp:vertex/aiDeploymentResourcePool:AiDeploymentResourcePool"
+NETWORK_FIREWALL_POLICY_RULE = "gcp:compute/networkFirewallPolicyRule:NetworkFirewallPolicyRule"
+REGION_NETWORK_FIREWALL_POLICY_RULE = "gcp:compute/regionNetworkFirewallPolicyRule:RegionNetworkFirewallPolicyRule"
+FIREWALL_POLICY_RULE = "gcp:compute/firewallPolicyRule:FirewallPolicyRule"
+NETWORK_FIREWALL_POLICY_WITH_RULES = "gcp:compute/networkFirewallPolicyWithRules:NetworkFirewallPolicyWithRules"
+REGION_NETWORK_FIREWALL_POLICY_WITH_RULES = "gcp:compute/regionNetworkFirewallPolicyWithRules:RegionNetworkFirewallPolicyWithRules"
+FIREWALL_POLICY_WITH_RULES = "gcp:compute/firewallPolicyWithRules:FirewallPolicyWithRules"
+PROJECT_CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
+ORG_CUSTOM_ROLE = "gcp:organizations/iAMCustomRole:IAMCustomRole"
+PROJECT_AUDIT_CONFIG = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
+FOLDER_AUDIT_CONFIG = "gcp:folder/iamAuditConfig:IamAuditConfig"
+ORG_AUDIT_CONFIG = "gcp:organizations/iamAuditConfig:IamAuditConfig"
+KMS_CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
+WIF_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+DISK = "gcp:compute/disk:Disk"
+REGION_DISK = "gcp:compute/regionDisk:RegionDisk"
+ROUTER = "gcp:compute/router:Router"
+RESOURCE_POLICY = "gcp:compute/resourcePolicy:ResourcePolicy"
 
 VM_LIKE = (INSTANCE, INSTANCE_TEMPLATE, REGION_INSTANCE_TEMPLATE)
+TEMPLATES = (INSTANCE_TEMPLATE, REGION_INSTANCE_TEMPLATE)
+# Every way to declare VMs: an InstanceFromTemplate takes whatever it does not set from its template.
+VMS = (*VM_LIKE, INSTANCE_FROM_TEMPLATE)
+RUN_SERVICES = (RUN_SERVICE, RUN_V1_SERVICE)
+RUN_WORKLOADS = (RUN_SERVICE, RUN_JOB, RUN_V1_SERVICE)
+FIREWALL_POLICY_RULES = (NETWORK_FIREWALL_POLICY_RULE, REGION_NETWORK_FIREWALL_POLICY_RULE, FIREWALL_POLICY_RULE)
+FIREWALL_POLICIES_WITH_RULES = (
+    NETWORK_FIREWALL_POLICY_WITH_RULES, REGION_NETWORK_FIREWALL_POLICY_WITH_RULES, FIREWALL_POLICY_WITH_RULES,
+)
+FIREWALLS = (FIREWALL, *FIREWALL_POLICY_RULES, *FIREWALL_POLICIES_WITH_RULES)
+PROJECT_METADATA_TYPES = (PROJECT_METADATA, PROJECT_METADATA_ITEM)
+CUSTOM_ROLES = (PROJECT_CUSTOM_ROLE, ORG_CUSTOM_ROLE)
+AUDIT_CONFIGS = (PROJECT_AUDIT_CONFIG, FOLDER_AUDIT_CONFIG, ORG_AUDIT_CONFIG)
+DISKS = (DISK, REGION_DISK)
 MIGS = (MIG, REGION_MIG)
 AUTOSCALERS = (AUTOSCALER, REGION_AUTOSCALER)
 HTTPS_PROXIES = (TARGET_HTTPS_PROXY, REGION_TARGET_HTTPS_PROXY)
@@ -73,9 +112,10 @@ HIGH_LEVEL_MEMBERS = (PROJECT_IAM_MEMBER, FOLDER_IAM_MEMBER, ORG_IAM_MEMBER)
 HIGH_LEVEL_BINDINGS = (PROJECT_IAM_BINDING, FOLDER_IAM_BINDING, ORG_IAM_BINDING)
 HIGH_LEVEL_POLICIES = (PROJECT_IAM_POLICY, FOLDER_IAM_POLICY, ORG_IAM_POLICY)
 HIGH_LEVEL_IAM = HIGH_LEVEL_MEMBERS + HIGH_LEVEL_BINDINGS + HIGH_LEVEL_POLICIES
-RUN_INVOKER_IAM = (RUN_SERVICE_IAM_MEMBER, RUN_SERVICE_IAM_BINDING, RUN_SERVICE_IAM_POLICY)
-# Resources a MIG's or VM's instances may come from, for GPU totals.
-GPU_CAPABLE = (RUN_SERVICE, *VM_LIKE, VERTEX_MODEL_GARDEN)
+RUN_INVOKER_IAM = (RUN_SERVICE_IAM_MEMBER, RUN_SERVICE_IAM_BINDING, RUN_SERVICE_IAM_POLICY,
+                   RUN_V1_IAM_MEMBER, RUN_V1_IAM_BINDING, RUN_V1_IAM_POLICY)
+# Everything that can hold GPUs: Cloud Run services and jobs, VMs and templates, Vertex AI deployments.
+GPU_CAPABLE = (*RUN_WORKLOADS, *VMS, VERTEX_MODEL_GARDEN, VERTEX_RESOURCE_POOL)
 
 # Every IAM member / binding / policy resource of every service follows one of these name shapes.
 _IAM_MEMBER = re.compile(r"^gcp:[^:]+:\w*(IamMember|IAMMember)$")
