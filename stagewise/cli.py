@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,12 +35,22 @@ def command(name: str, help_text: str, add_arguments: Callable[[argparse.Argumen
     return register
 
 
+_OVERRIDE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$")
+
+
 def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """`--config` values as `pulumi config set` takes them: NS:KEY=VALUE, where KEY may be a path into a
+    structured value as with `--path` (stagewise:service.maxInstances=5, stagewise:service.invokers[0]=group:…);
+    the program's config loader folds paths into their objects. A malformed one is an input error (exit 2)."""
     overrides: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or ":" not in key:
-            raise SystemExit(f"--config {pair!r}: write it as namespace:key=value, e.g. stagewise:stage=prod")
+        key = key.strip()
+        if not sep or not _OVERRIDE_KEY.match(key):
+            raise ProgramError(
+                f"--config {pair!r}: write it as NAMESPACE:KEY=VALUE, e.g. stagewise:stage=prod, "
+                "or with a path into an object, e.g. stagewise:service.maxInstances=5"
+            )
         overrides[key] = value
     return overrides
 

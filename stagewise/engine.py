@@ -315,19 +315,62 @@ def load_stack_file(stack: str, root: Path = REPO_ROOT) -> dict[str, str]:
     return read_config_file(path)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a mapping naming a key twice: a YAML mapping is an "Associative container,
+    where each key is unique" (https://yaml.org/type/map), and PyYAML keeps the last silently
+    (https://github.com/eth-cscs/stackinator/issues/272), so a duplicated block would drop the first
+    without a word."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.get(key)
+        except TypeError:
+            continue  # an unhashable key: construct_mapping reports it
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice (first on line {first}); keep one and merge what the two say",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{problem} ({context})" if context and context not in str(problem) else str(problem)
+    return (f"{path.name}{where}: not valid YAML: {detail}; fix the syntax there (indent with spaces, quote values "
+            "that contain ': ' or start with a special character)")
+
+
 def read_config_file(path: Path) -> dict[str, str]:
     """A file with a ``config:`` mapping (a stack file, or a values overlay) as engine config."""
     if not path.is_file():
         raise ProgramError(f"{path}: no such file")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ProgramError(f"{path.name} is not valid YAML: {exc}") from None
-    raw = document.get("config") if isinstance(document, dict) else None
+        raise ProgramError(_yaml_problem(path, exc)) from None
+    except UnicodeDecodeError:
+        raise ProgramError(f"{path.name}: not a text file (UTF-8); a stack file is YAML text") from None
+    if not isinstance(document, dict):
+        raise ProgramError(f"{path.name}: the top level must be a mapping with a config: block (config:\n  gcp:project: …)")
+    raw = document.get("config")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ProgramError(f"{path.name}: 'config' must be a mapping of key: value")
+    for key in raw:
+        if not isinstance(key, str):
+            raise ProgramError(f"{path.name}: config key {key!r} is not text; write keys as namespace:name, e.g. stagewise:service")
     return {str(key): _config_value(value) for key, value in raw.items()}
 
 

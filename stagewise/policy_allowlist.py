@@ -7,7 +7,10 @@ sample values of examples/values for the placeholders) and under the config vari
 composition supports (every inference mode, an externally built image, a billing budget, paging
 channels), and the union of the custom resource types they declare becomes `allowedTypes` in
 `policies/config/<stage>.json`. What a stage allows on top is the hand-written `extraTypes` of the
-same entry, which regeneration keeps.
+same entry, which regeneration keeps. The bootstrap program is checked with prod's config
+(policies/config/bootstrap.json is prod.json plus documented exceptions, bootstrap/policy_config.py), so
+its list goes into prod.json as `projectTypes["stagewise-bootstrap"]`: the rule picks the list of the
+project a resource belongs to (from its URN).
 
     uv run python -m stagewise.policy_allowlist --write    # regenerate after changing a composition
     uv run python -m stagewise.policy_allowlist            # print the derived lists
@@ -31,6 +34,8 @@ from stagewise.policy_engine import POLICIES_DIR, stage_config_path
 
 RULE = "cost-resource-type-allowlist"
 STAGES = ("mvp", "staging", "prod", "bootstrap")
+# Programs other than the stages, each checked with a stage's config: (program, config it lands in, Pulumi project).
+PROJECT_LISTS = {"bootstrap": ("prod", "stagewise-bootstrap")}
 VALUES_DIR = REPO_ROOT / "examples" / "values"
 BOOTSTRAP_DIR = REPO_ROOT / "bootstrap"
 # Packages whose types are not cloud resources (the rule's ignoredPackages default).
@@ -106,19 +111,32 @@ def derive(stage: str) -> list[str]:
 
 
 def write(stage: str, types: Sequence[str], pack_dir: Path = POLICIES_DIR) -> bool:
-    """Set allowedTypes in the stage's config (keeping the level and extraTypes); True when it changed."""
-    path = stage_config_path(stage, pack_dir)
+    """Set the derived list in its config (allowedTypes, or projectTypes[<project>] for a program that is not a
+    stage), keeping the level and extraTypes; True when the file changed."""
+    target, project = PROJECT_LISTS.get(stage, (stage, None))
+    path = stage_config_path(target, pack_dir)
     document: dict[str, Any] = json.loads(path.read_text())
     entry = document.get(RULE)
     setting: dict[str, Any] = {"enforcementLevel": "mandatory"} if not isinstance(entry, dict) else dict(entry)
     if isinstance(entry, str):
         setting["enforcementLevel"] = entry
-    setting["allowedTypes"] = list(types)
-    document[RULE] = setting
+    if project is None:
+        setting["allowedTypes"] = list(types)
+    else:
+        setting["projectTypes"] = {**dict(setting.get("projectTypes") or {}), project: list(types)}
+    document[RULE] = dict(sorted(setting.items()))
     text = json.dumps(dict(sorted(document.items())), indent=2) + "\n"
     changed = text != path.read_text()
     path.write_text(text)
     return changed
+
+
+def configured(stage: str, pack_dir: Path = POLICIES_DIR) -> list[str]:
+    """The list a stage's (or program's) config holds now."""
+    target, project = PROJECT_LISTS.get(stage, (stage, None))
+    entry = json.loads(stage_config_path(target, pack_dir).read_text()).get(RULE) or {}
+    value = entry.get("allowedTypes") if project is None else (entry.get("projectTypes") or {}).get(project)
+    return [str(item) for item in value or []]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"{stage}:")
             print("\n".join(f"  {token}" for token in types))
+    if args.write:
+        print("policies/config/bootstrap.json is prod.json plus exceptions: regenerate it with `uv run python -m bootstrap.policy_config`")
     return 0
 
 

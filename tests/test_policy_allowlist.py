@@ -9,16 +9,23 @@ import policy_fixtures as f
 import pulumi_gcp as gcp
 import pytest
 
-from stagewise.policy_allowlist import RULE, STAGES, derive, write
+from stagewise.policy_allowlist import PROJECT_LISTS, RULE, STAGES, configured, derive, write
 from stagewise.policy_config import parse_config
 from stagewise.policy_engine import Analyzer, stage_config_path
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_config_lists_exactly_the_types_the_composition_declares(stage: str) -> None:
-    configured = json.loads(stage_config_path(stage).read_text())[RULE]
-    assert configured["enforcementLevel"] == "mandatory"
-    assert configured["allowedTypes"] == derive(stage), "run: uv run python -m stagewise.policy_allowlist --write"
+    assert json.loads(stage_config_path(stage).read_text())[RULE]["enforcementLevel"] == "mandatory"
+    assert configured(stage) == derive(stage), "run: uv run python -m stagewise.policy_allowlist --write"
+
+
+def test_the_bootstrap_gets_its_own_list_inside_prods_config() -> None:
+    """bootstrap.json is prod.json plus exceptions; the rule picks the bootstrap project's list by URN."""
+    target, project = PROJECT_LISTS["bootstrap"]
+    bootstrap = json.loads(stage_config_path("bootstrap").read_text())[RULE]
+    assert target == "prod" and bootstrap["projectTypes"][project] == configured("bootstrap")
+    assert "gcp:kms/cryptoKey:CryptoKey" in configured("bootstrap") and "gcp:kms/cryptoKey:CryptoKey" not in configured("prod")
 
 
 def unneeded_services() -> None:

@@ -20,3 +20,21 @@ def test_catalogue_lists_every_rule_once_with_its_stage_levels() -> None:
         assert rule.remediation.replace("|", "\\|") in rows[0]
     run_ingress = next(line for line in text.splitlines() if line.startswith("| `run-ingress-restricted`"))
     assert "| disabled | advisory | mandatory |" in run_ingress
+
+
+def test_cis_mapping_names_real_rules_and_every_control_is_covered_or_explained() -> None:
+    from stagewise.policy_catalogue import CIS_CONTROLS, CIS_MAPPING, CIS_NOT_COVERED
+
+    rules = {rule.name for rule in load_pack().RULES}
+    assert set(CIS_MAPPING) <= rules
+    mapped = {control.split(" ", 1)[0] for controls in CIS_MAPPING.values() for control in controls}
+    assert mapped <= set(CIS_CONTROLS) and set(CIS_NOT_COVERED) <= set(CIS_CONTROLS)
+    assert not mapped & set(CIS_NOT_COVERED)
+    assert mapped | set(CIS_NOT_COVERED) == set(CIS_CONTROLS), "each CIS control is checked by a rule or says why not"
+
+
+def test_catalogue_shows_cis_ids_on_rule_rows_and_the_uncovered_controls() -> None:
+    text = render_catalogue()
+    row = next(line for line in text.splitlines() if line.startswith("| `compute-os-login`"))
+    assert "CIS 4.4" in row and "CKV_GCP_34" in row
+    assert "## CIS Google Cloud Platform Foundation Benchmark" in text and "| 2.14 | Access Transparency enabled | organization setting |" in text

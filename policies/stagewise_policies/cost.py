@@ -354,10 +354,16 @@ def resource_type_denylist(resource: Resource, config: Mapping[str, Any]) -> Ite
                        "description": "type tokens (glob patterns) allowed on top, added by hand with a reason"},
         "ignoredPackages": {"type": "array", "items": {"type": "string"}, "default": ["pulumi", "stagewise"],
                             "description": "packages whose types are not cloud resources (providers, the stack, components)"},
+        "projectTypes": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}, "default": {},
+                         "description": "Pulumi project -> its own allowedTypes, for another program checked with this config "
+                                        "(the bootstrap, whose config is prod's)"},
     },
 )
 def resource_type_allowlist(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
-    allowed = config_list(config, "allowedTypes")
+    # urn:pulumi:<stack>::<project>::<type>::<name>
+    project = resource.urn.split("::")[1] if resource.urn.count("::") >= 3 else ""
+    by_project = mapping(config.get("projectTypes"))
+    allowed = [str(item) for item in items(by_project[project])] if project in by_project else config_list(config, "allowedTypes")
     if not allowed or resource.type.split(":", 1)[0] in config_list(config, "ignoredPackages"):
         return
     patterns = allowed + config_list(config, "extraTypes")

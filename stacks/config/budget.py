@@ -18,6 +18,8 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from stacks.config.base import Section
 
 _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+# Shapes from documentation and error messages, never a real account (one repeated character is caught too).
+_EXAMPLE_ACCOUNTS = frozenset({"012345-6789AB-CDEF01", "012345-67890A-BCDEF0", "123456-123456-123456", "ABCDEF-ABCDEF-ABCDEF"})
 
 
 class BudgetConfig(Section):
@@ -65,6 +67,10 @@ class BudgetConfig(Section):
             raise ValueError(
                 f"{value!r} is not a billing account id; write it like 012345-6789AB-CDEF01 "
                 "(`gcloud billing accounts list`)"
+            )
+        if value is not None and (value in _EXAMPLE_ACCOUNTS or len(set(value.replace("-", ""))) == 1):
+            raise ValueError(
+                f"{value!r} is a placeholder billing account, not yours; put the id `gcloud billing accounts list` shows"
             )
         return value
 

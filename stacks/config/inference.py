@@ -29,6 +29,8 @@ from components.inference import (
     default_vm_machine_type,
 )
 from stacks.config.base import Section
+from stacks.config.images import check_image_ref
+from stacks.config.models import check_model
 from stacks.config.regions import check_region
 
 _GEMINI = r"^[a-z0-9][-a-z0-9.@]*$"
@@ -55,6 +57,7 @@ class ManagedInferenceConfig(Section):
     fallback_model: str | None = Field(None, pattern=_GEMINI, description="model tried when the primary fails")
 
     _location = field_validator("location")(classmethod(lambda cls, v: _location(v)))
+    _models = field_validator("model", "fallback_model")(classmethod(lambda cls, v: check_model(v)))
 
 
 class _SelfHostedConfig(Section):
@@ -75,6 +78,7 @@ class _SelfHostedConfig(Section):
 
     _region = field_validator("region")(classmethod(lambda cls, v: None if v is None else check_region(v)))
     _fallback_location = field_validator("fallback_location")(classmethod(lambda cls, v: _location(v)))
+    _fallback_model = field_validator("fallback_model")(classmethod(lambda cls, v: check_model(v)))
 
     @property
     def openai_model(self) -> str:
@@ -169,6 +173,8 @@ class GpuVmInferenceConfig(_SelfHostedConfig):
     port: int = Field(8000, ge=1024, le=65535, description="port the server listens on (and the internal LB forwards)")
     schedule: ScheduleConfig | None = Field(None, description="working-hours window with at least one VM up")
 
+    _server_image = field_validator("server_image")(classmethod(lambda cls, v: None if v is None else check_image_ref(v)))
+
     @model_validator(mode="after")
     def _gcp_constraints(self) -> "GpuVmInferenceConfig":
         check_gpu_vm(
@@ -217,6 +223,8 @@ class CloudRunGpuInferenceConfig(_SelfHostedConfig):
         "Artifact Registry repository the stack declares",
     )
     max_model_len: int | None = Field(None, ge=256, le=1_048_576, description="vLLM --max-model-len (context window)")
+
+    _server_image = field_validator("server_image")(classmethod(lambda cls, v: check_image_ref(v)))
 
     @field_validator("model")
     @classmethod

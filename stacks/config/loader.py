@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,10 +18,23 @@ from pydantic_core import ErrorDetails
 from stacks.config.model import STAGES, StackConfig
 from stacks.config.placeholders import find_placeholders
 from stacks.config.placeholders import report as placeholder_report
+from stacks.config.provider import provider_keys
 
 NAMESPACE = "stagewise"
-# Provider keys we read; other gcp:* keys configure the provider itself and are passed through.
+# Provider keys we read; other gcp:* keys configure the provider itself and are passed through
+# (each must be one the provider has: stacks/config/provider.py).
 GCP_KEYS = ("project", "region")
+# Namespaces a stack file may use: ours, the providers the program runs (gcp, docker for image
+# builds) and Pulumi's own. Anything else is a typo that would silently drop its block.
+KNOWN_NAMESPACES = (NAMESPACE, "gcp", "docker", "pulumi")
+# A key names a path inside a structured value, as `pulumi config set --path` writes it
+# (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/index.md: "parent.nested", "names[0]"):
+# stagewise:service.maxInstances, stagewise:service.invokers[0].
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_PATH = re.compile(r"^[^.\[\]]+(\.[^.\[\]]+|\[\d+\])*$")
+# The stack names that say which stage they are: "prod", "prod-eu" (stage, optionally "-suffix").
+_STAGE_IN_NAME = re.compile(r"^(mvp|staging|prod)(-.+)?$")
+ALLOW_MISMATCH_KEY = "allowStageMismatch"
 
 
 class ConfigError(Exception):
@@ -37,13 +51,94 @@ def _parse_value(raw: str) -> Any:
     return raw
 
 
+def _path_value(raw: str) -> Any:
+    """A value set at a path: "When setting the config for a path, "true" and "false" are treated as boolean
+    values, and integers are treated as numbers. All other values are treated as strings"
+    (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/index.md); JSON text stays structured."""
+    if raw in ("true", "false"):
+        return raw == "true"
+    if re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    return _parse_value(raw)
+
+
+def path_parts(name: str) -> list[str | int]:
+    """``service.invokers[0]`` -> ["service", "invokers", 0]; ValueError when it is not a path."""
+    if not _PATH.match(name):
+        raise ValueError(name)
+    return [int(index) if index else key for key, index in _PATH_PART.findall(name)]
+
+
+def set_path(document: dict[str, Any], parts: list[str | int], value: Any) -> None:
+    """Set ``value`` at ``parts`` in ``document``, creating objects and extending lists as `pulumi config set --path` does."""
+    node: Any = document
+    for part, following in zip(parts, [*parts[1:], None]):
+        container: Any = [] if isinstance(following, int) else {}
+        if following is None:
+            container = value
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise ValueError("a list index on a value that is not a list")
+            while len(node) <= part:
+                node.append(None)
+            if following is None or not isinstance(node[part], (dict, list)):
+                node[part] = container
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                raise ValueError("a key inside a value that is not an object")
+            if following is None or not isinstance(node.get(part), (dict, list)):
+                node[part] = container
+            node = node[part]
+
+
+def _namespace_problem(key: str, namespace: str, name: str) -> str | None:
+    if not name:
+        return (f"{key}: a config key needs its namespace; write it as {NAMESPACE}:{key} "
+                f"(or gcp:{key} for a provider setting)")
+    if namespace in KNOWN_NAMESPACES:
+        return None
+    hint = difflib.get_close_matches(namespace, KNOWN_NAMESPACES, n=1)
+    suggestion = f"did you mean {hint[0]}:{name}? " if hint else ""
+    return (f"{key}: unknown namespace {namespace!r}, so nothing reads this block; {suggestion}"
+            f"namespaces here: {', '.join(KNOWN_NAMESPACES)}")
+
+
+def _gcp_problem(key: str, name: str) -> str | None:
+    known = provider_keys()
+    if not known or name in known or name in GCP_KEYS:
+        return None
+    hint = difflib.get_close_matches(name, sorted(known), n=1)
+    suggestion = f"did you mean gcp:{hint[0]}? " if hint else ""
+    return f"{key}: the Google Cloud provider has no setting {name!r}; {suggestion}see `pulumi config` keys of pulumi-gcp"
+
+
+def _stage_problem(stack: str, document: Mapping[str, Any], raw: Mapping[str, str]) -> str | None:
+    """stagewise:stage may pick any composition for a stack whose name names none (qa, dev, mvp-eu uses mvp);
+    a stack named for one stage running another is refused unless allowStageMismatch says it is meant."""
+    named = _STAGE_IN_NAME.match(stack)
+    stage = document.get("stage")
+    if not named or f"{NAMESPACE}:stage" not in raw or stage == named.group(1) or stage not in STAGES:
+        return None
+    if str(document.get(ALLOW_MISMATCH_KEY, "")).lower() == "true":
+        return None
+    return (f"stagewise:stage: {stage!r} contradicts the stack's name {stack!r} (stage {named.group(1)}), and would apply "
+            f"the {stage} composition and policy levels to it; remove stagewise:stage, or set "
+            f"stagewise:{ALLOW_MISMATCH_KEY}: true if this stack is meant to run another stage")
+
+
 def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     """Validate the flat Pulumi config of ``stack``; raise ConfigError naming every bad key."""
     document: dict[str, Any] = {"gcp": {}}
     problems: list[str] = []
     read: dict[str, Any] = {}
+    paths: list[tuple[str, str, Any]] = []
     for key, value in sorted(raw.items()):
         namespace, _, name = key.partition(":")
+        problem = _namespace_problem(key, namespace, name)
+        if problem:
+            problems.append(problem)
+            continue
         try:
             parsed = _parse_value(value)
         except ConfigError as exc:
@@ -52,9 +147,23 @@ def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         if namespace in (NAMESPACE, "gcp"):
             read[key] = parsed
         if namespace == NAMESPACE:
-            document[name] = parsed
-        elif namespace == "gcp" and name in GCP_KEYS:
-            document["gcp"][name] = parsed
+            if "." in name or "[" in name:
+                paths.append((key, name, _path_value(value)))
+            else:
+                document[name] = parsed
+        elif namespace == "gcp":
+            problem = _gcp_problem(key, name)
+            if problem:
+                problems.append(problem)
+            elif name in GCP_KEYS:
+                document["gcp"][name] = parsed
+    # Paths last, so stagewise:service.maxInstances=5 lands inside stagewise:service whatever the order.
+    for key, name, parsed in paths:
+        try:
+            set_path(document, path_parts(name), parsed)
+        except ValueError as exc:
+            problems.append(f"{key}: not a config path ({exc}); write it like stagewise:service.maxInstances or "
+                            "stagewise:service.invokers[0], as `pulumi config set --path` takes it")
     if "project" not in document["gcp"]:
         problems.append("gcp:project: not set; run `pulumi config set gcp:project <your-project-id>`")
     document.setdefault("stage", stack)
@@ -63,6 +172,9 @@ def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         problems.append(
             f"stagewise:stage: {source} is not a stage; set `pulumi config set stagewise:stage <{'|'.join(STAGES)}>`"
         )
+    mismatch = _stage_problem(stack, document, raw)
+    if mismatch:
+        problems.append(mismatch)
     # Placeholders first: a REPLACE-ME value would otherwise fail its own validator with a less
     # useful message (a project id pattern, a member prefix), one key at a time.
     marked = find_placeholders(read)
@@ -74,6 +186,23 @@ def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
         return StackConfig.model_validate(document)
     except ValidationError as exc:
         raise ConfigError(_report(stack, [_explain(error) for error in exc.errors()])) from None
+
+
+def merged_config(raw: Mapping[str, str]) -> dict[str, str]:
+    """The flat config with `--path` keys (stagewise:budget.monthlyUsd) folded into their objects, as the
+    Pulumi CLI stores them: for tools that read whole objects from a run's config."""
+    result = {key: value for key, value in raw.items() if not (key.startswith(f"{NAMESPACE}:") and ("." in key or "[" in key))}
+    for key in sorted(set(raw) - set(result)):
+        namespace, _, name = key.partition(":")
+        try:
+            parts = path_parts(name)
+            head = f"{namespace}:{parts[0]}"
+            base: dict[str, Any] = {"v": _parse_value(result[head]) if head in result else {}}
+            set_path(base, ["v", *parts[1:]], _path_value(raw[key]))
+            result[head] = json.dumps(base["v"]) if isinstance(base["v"], (dict, list)) else str(base["v"])
+        except (ValueError, ConfigError):
+            result[key] = raw[key]  # left for the loader to report
+    return result
 
 
 def config_from_pulumi() -> StackConfig:

@@ -58,6 +58,9 @@ class StackConfig(Section):
 
     gcp: GcpConfig = Field(description="the gcp: provider keys the program reads (project, region)")
     stage: Stage = Field(description="composition to deploy: mvp, staging or prod (default: the stack name)")
+    allow_stage_mismatch: bool = Field(
+        False, description="let a stack named for one stage (prod, prod-eu) run another stage's composition and policy levels"
+    )
     labels: LabelsConfig = Field(default_factory=lambda: LabelsConfig(), description="labels on every resource")
     service: ServiceConfig = Field(default_factory=lambda: ServiceConfig(), description="the chat service on Cloud Run")
     inference: InferenceConfig = Field(default_factory=lambda: ManagedInferenceConfig(), description="how the model is served")

@@ -8,11 +8,18 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from stacks.config.base import Section
+from stacks.config.images import check_image_ref
+from stacks.config.personas import check_members
 
 _MEMORY = re.compile(r"^\d+(Mi|Gi)$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Names that Cloud Run reserves or that the program itself sets.
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
+# Secret Manager secret ids: letters, digits, - and _, up to 255
+# ("A secret ID is a string with a maximum length of 255 characters and can contain uppercase and lowercase
+# letters, numerals, and the hyphen (-) and underscore (_) characters",
+# https://cloud.google.com/python/docs/reference/secretmanager/1.0.2/google.cloud.secretmanager_v1.types.CreateSecretRequest).
+_SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 # The app's per-tenant key variables (app/src/chatapp/settings.py): CHAT_API_KEY_ACME_CORP is tenant acme-corp.
 PARTNER_KEY_PREFIX = "CHAT_API_KEY_"
 
@@ -37,6 +44,11 @@ class ImageConfig(Section):
         "e.g. `gcloud run deploy`, rolls images out; a new ref is then never deployed by `pulumi up`)",
     )
     keep_recent: int = Field(10, ge=1, le=1000, description="build mode: images kept by the registry cleanup policy")
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_shape(cls, value: str | None) -> str | None:
+        return None if value is None else check_image_ref(value)
 
     @model_validator(mode="after")
     def _ref_matches_mode(self) -> "ImageConfig":
@@ -92,6 +104,22 @@ class ServiceConfig(Section):
                 raise ValueError(f"environment variable {name!r} must be UPPER_SNAKE_CASE")
             if name in RESERVED_ENV:
                 raise ValueError(f"environment variable {name} is set by Cloud Run; remove it")
+        return value
+
+    @field_validator("invokers")
+    @classmethod
+    def _invokers(cls, value: list[str]) -> list[str]:
+        if any(member in ("allUsers", "allAuthenticatedUsers") for member in value):
+            raise ValueError("invokers lists a public member; set service.public: true for a public service, or name groups and accounts")
+        return check_members(value)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, secret in value.items():
+            if not _SECRET_ID.match(secret):
+                raise ValueError(f"secretEnv.{name}: {secret!r} is not a Secret Manager secret id; "
+                                 "use up to 255 letters, digits, - and _ (the id, e.g. chat-api-keys, not a value or a path)")
         return value
 
     @field_validator("secret_env")
