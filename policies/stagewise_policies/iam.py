@@ -245,25 +245,35 @@ def _member_domain(member: str) -> tuple[str, str] | None:
     return None
 
 
+# CIS GCP 1.1: "Use corporate login credentials instead of consumer accounts, such as Gmail accounts"
+# (steampipe-mod-gcp-compliance cis_v300/section_1.sp). Consumer domains are refused even when no
+# allowedDomains are configured, so the rule is never off.
+CONSUMER_DOMAINS = ["gmail.com", "googlemail.com"]
+
+
 @resource_rule(
     "iam-allowed-domains",
     family="iam",
-    description="user:, group: and domain: members belong to an allowed domain.",
+    description="user:, group: and domain: members belong to an allowed domain (when allowedDomains is set), and never to a "
+                "consumer domain such as gmail.com.",
     severity=Severity.MEDIUM,
     remediation="Grant to identities of your organization's domain, or add the partner's domain to allowedDomains.",
     types=[ANY_TYPE],
     applies_to=IAM_RESOURCES,
     params={"allowedDomains": {"type": "array", "items": {"type": "string"}, "default": [],
-                               "description": "domains members may come from; empty turns the rule off"}},
+                               "description": "domains members may come from; empty allows any corporate domain"},
+            "deniedDomains": {"type": "array", "items": {"type": "string"}, "default": CONSUMER_DOMAINS,
+                              "description": "domains members may never come from (consumer accounts)"}},
     unknowns="skip",
 )
 def allowed_domains(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     allowed = {domain.lower() for domain in config_list(config, "allowedDomains")}
-    if not allowed or not t.is_iam(resource.type):
+    denied = {domain.lower() for domain in config_list(config, "deniedDomains")}
+    if not t.is_iam(resource.type):
         return
     for grant in grants(resource):
         parsed = _member_domain(grant.member)
-        if parsed and parsed[1] not in allowed:
+        if parsed and (parsed[1] in denied or (allowed and parsed[1] not in allowed)):
             yield Finding(f"{grant.role} is granted to a {parsed[0]} from {parsed[1]}", "use an identity of an allowed domain")
 
 
