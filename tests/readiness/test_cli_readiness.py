@@ -33,11 +33,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_correct_program_with_a_load_balancer_firestore_and_cloud_run_passes(project: Path) -> None:
+    # Deploy readiness passes; the policy pack may still hold opinions (the mvp stage's type
+    # allowlist has no load balancer): that is exit 1, never the refused-deploy exit 3.
     done = review(project, "--format", "json")
-    assert done.returncode == 0, done.stderr + done.stdout[-4000:]
+    assert done.returncode in (0, 1), done.stderr + done.stdout[-4000:]
     document = json.loads(done.stdout)
     readiness = document["deployReadiness"]
-    assert readiness["blocking"] == 0 and readiness["preview"]["mandatoryCount"] == 0
+    assert readiness["blocking"] == 0 and readiness["broken"] == 0
     assert {r["type"] for r in document["resources"]} >= {
         "gcp:cloudrunv2/service:Service", "gcp:firestore/database:Database", "gcp:compute/globalForwardingRule:GlobalForwardingRule",
     }
