@@ -10,7 +10,7 @@ from components.budget import BillingBudget, BillingBudgetArgs, _money
 from stacks.config import ConfigError, load_config
 from stagewise.engine import run_program, run_stack
 
-ACCOUNT = "012345-6789AB-CDEF01"
+ACCOUNT = "01A2B3-C4D5E6-F7A8B9"  # shaped like a real id (sequences like 012345-6789AB-… are refused as placeholders)
 
 
 def _config(budget: dict[str, object]) -> dict[str, str]:
