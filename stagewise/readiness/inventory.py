@@ -245,10 +245,6 @@ class Inventory:
         """True when the engine creates ``other`` before ``resource`` (a path of dependencies)."""
         return other.urn in self._closure.get(resource.urn, frozenset())
 
-    def before(self, resource: Resource) -> list[Resource]:
-        return [self.by_urn[urn] for urn in sorted(self._closure.get(resource.urn, frozenset())) if urn in self.by_urn]
-
-    # --- look-ups by what rules reference ---------------------------------------------------
     @cached_property
     def grants(self) -> list[Grant]:
         found: list[Grant] = []
@@ -278,19 +274,6 @@ class Inventory:
             if isinstance(email, str) and email != UNKNOWN:
                 found.setdefault(email, account)
         return found
-
-    def enabled_apis(self) -> dict[str, Resource]:
-        """API name → the projects.Service resource that enables it."""
-        found: dict[str, Resource] = {}
-        for service in self.of_type("gcp:projects/service:Service"):
-            name = service.get("service")
-            if isinstance(name, str):
-                found[name] = service
-        return found
-
-    def find(self, type_token: str, **match: Any) -> list[Resource]:
-        """Resources of a type whose inputs equal ``match`` (camelCase keys, dotted paths allowed)."""
-        return [r for r in self.of_type(type_token) if all(dig(r.inputs, k.replace("__", ".")) == v for k, v in match.items())]
 
 
 def _text(value: Any) -> str:
