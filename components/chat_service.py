@@ -223,7 +223,8 @@ class ChatService(pulumi.ComponentResource):
             ),
             startup_probe=ServiceTemplateContainerStartupProbeArgs(
                 http_get=ServiceTemplateContainerStartupProbeHttpGetArgs(path=READY_PATH, port=CONTAINER_PORT),
-                # 48 x 5 s = 240 s, the most a service's startup probe may span: a first instance can
+                # 48 x 5 s = 240 s, the most a service's startup probe may span
+                # (https://cloud.google.com/run/docs/configuring/healthchecks): a first instance can
                 # wait on IAM grants made seconds before (propagation takes minutes,
                 # https://cloud.google.com/iam/docs/access-change-propagation) and Direct VPC egress
                 # can delay connections a minute or more at start-up
