@@ -18,7 +18,7 @@ step "infrastructure env (uv sync --locked)"
 uv sync --locked -q
 
 step "type check (mypy --strict)"
-uv run --locked mypy components stacks stagewise $( [ -d policies ] && echo policies ) $( [ -d bootstrap ] && echo bootstrap )
+uv run --locked mypy stagewise $( [ -d policies ] && echo policies ) $( [ -d bootstrap ] && echo bootstrap )
 
 step "infrastructure tests"
 uv run --locked pytest tests   # addopts already has -q: one -q keeps the "N passed" line
