@@ -61,7 +61,7 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", action="append", default=[], metavar="NS:KEY=VALUE",
                         help="override a config value, as `pulumi config set` would (repeatable)")
     parser.add_argument("--root", type=Path, default=None, metavar="DIR",
-                        help="directory holding Pulumi.yaml and the Pulumi.<stack>.yaml files (default: this checkout)")
+                        help="directory holding Pulumi.yaml and the Pulumi.<stack>.yaml files (default: the nearest one holding Pulumi.yaml, from the working directory up)")
     add_values_argument(parser)
     parser.add_argument("--no-lifecycle", action="store_true",
                         help="skip the second-deploy simulation of the deploy-readiness check")

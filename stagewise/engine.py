@@ -27,7 +27,28 @@ from pulumi.runtime.sync_await import _sync_await
 from stagewise.mock_outputs import synthesize_outputs
 from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE
 
+# The checkout this module sits in when run from source; an installed wheel has no Pulumi.yaml there.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundled_project() -> bool:
+    """True when stagewise runs from its own checkout (the three stacks live next to the package)."""
+    return (REPO_ROOT / "Pulumi.yaml").is_file() and (REPO_ROOT / "stagewise" / "stacks").is_dir()
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The Pulumi project a command is about: the nearest directory holding Pulumi.yaml, from ``start``
+    (default: the working directory) upwards, as the Pulumi CLI looks for its project file; failing
+    that, stagewise's own checkout when it runs from source.
+    """
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    if bundled_project():
+        return REPO_ROOT
+    raise ProgramError(f"no Pulumi.yaml in {here} or any directory above it: "
+                       "run stagewise inside a Pulumi project or pass --root DIR")
 UNKNOWN = rpc.UNKNOWN
 SECRET_PLACEHOLDER = "[secret]"
 UNKNOWN_OUTPUT = "[unknown until deployed]"
@@ -389,7 +410,7 @@ def project_name(root: Path = REPO_ROOT) -> str:
     return str(document["name"])
 
 
-def run_stack(stack: str, *, root: Path = REPO_ROOT, overrides: Mapping[str, str] | None = None) -> ProgramRun:
+def run_stack(stack: str, *, root: Path | None = None, overrides: Mapping[str, str] | None = None) -> ProgramRun:
     """Run the stagewise program for ``stack`` with its ``Pulumi.<stack>.yaml`` as config.
 
     A root holding another Pulumi project (e.g. bootstrap/) runs that project's own __main__.py,
@@ -397,6 +418,9 @@ def run_stack(stack: str, *, root: Path = REPO_ROOT, overrides: Mapping[str, str
     """
     from stagewise.stacks.program import main as stagewise_program
 
+    root = find_project_root() if root is None else root
+    if not (root / "Pulumi.yaml").is_file():
+        raise ProgramError(f"no Pulumi.yaml in {root}: --root must name a Pulumi project directory")
     nested = root / stack
     if not (root / f"Pulumi.{stack}.yaml").is_file() and (nested / "Pulumi.yaml").is_file() and (nested / f"Pulumi.{stack}.yaml").is_file():
         root = nested  # `stagewise review bootstrap`: the project in ./bootstrap, its stack of the same name
@@ -410,5 +434,5 @@ def run_stack(stack: str, *, root: Path = REPO_ROOT, overrides: Mapping[str, str
 
         runpy.run_path(str(entry), run_name="__main__")
 
-    own_program = project != project_name(REPO_ROOT) and entry.is_file()
+    own_program = entry.is_file() and not (bundled_project() and project == project_name(REPO_ROOT))
     return run_program(project_program if own_program else stagewise_program, project=project, stack=stack, config=config)

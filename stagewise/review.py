@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramRun, run_stack
+from stagewise.engine import DeclaredResource, ProgramRun, run_stack
 from stagewise.summary import format_settings, key_settings
 
 
@@ -94,7 +94,7 @@ def review_stack(
     overrides: Mapping[str, str] | None = None,
     root: Path | None = None,
 ) -> Review:
-    run = run_stack(stack, overrides=overrides, root=root or REPO_ROOT)
+    run = run_stack(stack, overrides=overrides, root=root)
     return review_run(run, options)
 
 
