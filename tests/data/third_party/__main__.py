@@ -2,9 +2,8 @@
 
 import pulumi
 
-from stagewise.components.apis import ProjectServices, ProjectServicesArgs
-from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
-from stagewise.components.chat_service import ChatService, ChatServiceArgs
+from stagewise.components import (BucketSet, BucketSetArgs, BucketSpec, ChatService, ChatServiceArgs,
+                                  ProjectServices, ProjectServicesArgs)
 
 project = pulumi.Config("gcp").require("project")
 labels = {"env": "mvp", "owner": "acme-chat", "cost-center": "rnd"}
