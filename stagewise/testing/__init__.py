@@ -1,0 +1,1 @@
+"""Test helpers a consuming team can use on its own stacks (golden inventories)."""
