@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY_ACME, AppServer
+from conftest import KEY_ACME, KEY_GLOBEX, AppServer
 from fakes import Behaviour, FakeModelServer
 from store_fixtures import make_backend
 from test_page import EXPECT_TIMEOUT_MS, chromium, start_patient_app, stored
@@ -56,19 +56,20 @@ NO_EVENT_HANDLERS = """() => [...document.querySelectorAll('*')].flatMap(
 
 @pytest.fixture
 def page_for(chromium: object) -> Iterator[Callable[..., Any]]:
-    """A new page (own context) with the acme key in its session, and the dialogs and page
-    errors it saw; closed after the test."""
+    """A new page (own context) with the acme key in its session (unless key=None), and the
+    dialogs and page errors it saw; closed after the test."""
     from playwright.sync_api import Browser
 
     assert isinstance(chromium, Browser)
     contexts: list[Any] = []
 
-    def make(width: int = 1280, height: int = 800) -> tuple[Any, list[str], list[str]]:
+    def make(width: int = 1280, height: int = 800, key: str | None = KEY_ACME) -> tuple[Any, list[str], list[str]]:
         context = chromium.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(EXPECT_TIMEOUT_MS)
-        page.add_init_script(f"sessionStorage.setItem('chat.apiKey', '{KEY_ACME}')")
+        if key:
+            page.add_init_script(f"sessionStorage.setItem('chat.apiKey', '{key}')")
         dialogs: list[str] = []
         errors: list[str] = []
 
@@ -360,6 +361,7 @@ def test_a_reload_reopens_the_conversation_that_was_open(
     # the reopened conversation is the one a new message goes to
     openai_fake.push(Behaviour(text="still the first"))
     ask(page, "follow-up")
+    expect(log.locator(".msg.assistant .text").last).to_have_text("[primary-model] still the first")
     expect(log.locator(".msg")).to_have_count(4)
     sent = [m["content"] for m in openai_fake.calls()[-1].body["messages"] if m["role"] != "system"]
     assert sent == ["first conversation", "[primary-model] first answer", "follow-up"]
@@ -371,6 +373,24 @@ def test_a_reload_reopens_the_conversation_that_was_open(
     expect(conversations).to_have_count(2)
     expect(log.locator(".msg")).to_have_count(0)
     expect(page.get_by_role("button", name="Delete conversation")).to_be_disabled()
+
+    # the address is a bookmark: a new tab (the key is per tab) opens it once the key is entered
+    other, _, other_errors = page_for(key=None)
+    other.goto(app.url + f"/#c={first_id}")
+    expect(other.get_by_role("status")).to_contain_text("Could not open the conversation: missing API key")
+    key = other.get_by_label("API key")
+    key.fill(KEY_ACME)
+    key.press("Tab")
+    expect(other.locator(".msg")).to_have_count(4)
+    expect(other.get_by_role("status")).to_have_text("")
+    # another partner's key closes it: what was shown is not theirs
+    key.fill(KEY_GLOBEX)
+    key.press("Tab")
+    expect(other.locator(".msg")).to_have_count(0)
+    expect(other.get_by_role("navigation", name="Conversations").get_by_role("button")).to_have_count(0)
+    assert other.evaluate("location.hash") == ""
+    expect(other.get_by_role("button", name="Delete conversation")).to_be_disabled()
+    assert other_errors == []
 
     # an address naming a conversation that is gone says so instead of showing nothing
     page.goto(app.url + "/#c=0123456789abcdef0123456789abcdef")
