@@ -282,6 +282,10 @@ def test_a_send_error_is_not_overwritten_by_a_list_error(
         expect(e).to_be_visible()
         expect(e).to_be_in_viewport(ratio=1)
     assert page.locator("#status").get_attribute("aria-live") == "polite"
+    shot = tmp_path / "errors-390.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert png_size(shot)[0] == 390
+    expect(page.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
 
     # the list comes back: its error goes, the send error stays until the message is sent
     page.unroute("**/v1/conversations")
