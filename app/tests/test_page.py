@@ -58,7 +58,13 @@ def test_page_is_self_contained_and_its_csp_allows_only_its_own_script_and_style
         assert expected in csp.group(1), f"the <{tag}> changed: set {expected} in the page's CSP meta tag"
     assert "connect-src 'self'" in csp.group(1)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the page loads something from elsewhere"
-    assert html.count("<script") == 1 and "eval(" not in html and "innerHTML" not in html
+    assert html.count("<script") == 1 and "eval(" not in html
+    # model text reaches the page as text nodes only: no HTML-parsing sink in the script, and
+    # Trusted Types without a policy make the browser refuse any that slipped in
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser",
+                 "createContextualFragment", "srcdoc", "setHTML", "new Function"):
+        assert sink not in html, f"the page uses {sink}"
+    assert "require-trusted-types-for 'script'" in csp.group(1) and "trusted-types 'none'" in csp.group(1)
 
 
 @pytest.fixture(scope="module")
