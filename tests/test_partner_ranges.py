@@ -132,3 +132,25 @@ def test_without_ranges_nothing_is_declared() -> None:
     assert not any(n.startswith("CHAT_ALLOWED_CIDRS_") or n == "CHAT_TRUSTED_PROXY_HOPS" for n in envs(run, "chat-partners"))
     assert not [r for r in run.of_type("gcp:logging/metric:Metric") if r.inputs["name"].endswith("-source-refusals")]
     assert "partner_source_ranges" not in run.stack_outputs
+
+
+def test_the_cost_line_prices_the_app_check_at_zero_and_states_the_alternative(staging: ProgramRun) -> None:
+    from stagewise.cost.estimate import estimate_run
+    from stagewise.cost.model import HOURS_PER_MONTH
+    from stagewise.cost.prices import default_price_book
+
+    estimate = estimate_run(staging)
+    [line] = [item for item in estimate.lines if item.type == "stagewise:partners:SourceRangeCheck"]
+    assert line.status == "priced" and line.monthly == 0.0
+    assert line.name == "partners → partner source ranges (app check)"
+    assert "checked by the app on this service (acme: 2 ranges)" in line.assumptions[0]
+    book = default_price_book()
+    forwarding = book.entry("load_balancing", "forwarding_rule_first5").at("global") * HOURS_PER_MONTH
+    fixed = forwarding + book.entry("cloud_armor", "policy").at("global") + 2 * book.entry("cloud_armor", "rule").at("global")
+    stated = float(line.assumptions[1].split("would add $", 1)[1].split(" ", 1)[0].replace(",", ""))
+    # the fixed part of the alternative, plus a per-request part that grows with the usage profile
+    assert fixed < stated < fixed + 1.0, line.assumptions[1]
+    assert f"forwarding rule 730 h = ${forwarding:,.2f}" in line.assumptions[1]
+    busier = estimate_run(staging, {"requests_per_month": 100_000_000})
+    [line] = [item for item in busier.lines if item.type == "stagewise:partners:SourceRangeCheck"]
+    assert float(line.assumptions[1].split("would add $", 1)[1].split(" ", 1)[0].replace(",", "")) > stated
