@@ -177,3 +177,44 @@ def test_the_staging_composition_trusting_client_entries_fails(monkeypatch: pyte
         return {**real(partners), "CHAT_TRUSTED_PROXY_HOPS": "2"}
 
     assert staging_verdicts(monkeypatch, two_hops) == {(RULE, "partners")}
+
+
+# --- our components: SecretSet + ChatService, directly or behind the prod EdgeLoadBalancer -------------------------
+
+def components(app_ranges: str | None, behind_edge: bool) -> Callable[[], None]:
+    from components.chat_service import ChatService, ChatServiceArgs
+    from components.edge import EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, ServerlessTarget
+    from components.secrets import SecretSet, SecretSetArgs
+
+    def declare() -> None:
+        secrets = SecretSet("secrets", SecretSetArgs(
+            project=f.PROJECT, secret_ids=[SECRET_ID], replica_locations=[f.REGION],
+            annotations={SECRET_ID: {partner_ranges.ANNOTATION: ACME}}))
+        service = ChatService("partners", ChatServiceArgs(
+            project=f.PROJECT, region=f.REGION, image=f.IMAGE, service_name=SERVICE,
+            ingress="internal-and-cloud-load-balancing" if behind_edge else "all",
+            default_uri_disabled=behind_edge,
+            env={"CHAT_ALLOWED_CIDRS_ACME": app_ranges} if app_ranges is not None else {},
+            secret_env={"CHAT_API_KEY_ACME": secrets.ids[SECRET_ID]}))
+        if behind_edge:
+            EdgeLoadBalancer("edge", EdgeLoadBalancerArgs(
+                project=f.PROJECT, domains=["partners.example.com"],
+                backends=[EdgeBackend("stable", [ServerlessTarget(f.REGION, service.service_name)])]))
+    return prod(declare)
+
+
+def rule_verdicts(program: Callable[[], None]) -> list[str]:
+    return [v.message for v in f.report(program).verdicts if v.policy == RULE]
+
+
+def test_components_with_the_app_check_pass() -> None:
+    assert rule_verdicts(components(ACME, behind_edge=False)) == []
+    assert rule_verdicts(components(ACME, behind_edge=True)) == []
+
+
+def test_components_without_it_fail_and_the_prod_edges_armor_does_not_count() -> None:
+    [direct] = rule_verdicts(components(None, behind_edge=False))
+    assert "no CHAT_ALLOWED_CIDRS_ACME" in direct and "ingress admits more than load balancers" in direct
+    # The prod edge's Armor throttles and serves every address: it is not a partner allowlist.
+    [edge] = rule_verdicts(components(None, behind_edge=True))
+    assert "no CHAT_ALLOWED_CIDRS_ACME" in edge and "Cloud Armor" in edge and "ingress" not in edge
