@@ -155,3 +155,10 @@ def test_bad_range_variables_stop_startup_naming_the_variable(env: dict[str, str
         Settings.from_env({"CHAT_API_KEY_ACME": KEY_ACME, **env})
     assert needle in str(err.value)
     assert "0123456789abcdef" not in str(err.value)
+
+
+def test_the_openapi_document_lists_the_403_on_every_keyed_route(app_server: AppServer) -> None:
+    doc = app_server.call("GET", "/openapi.json", key=None).json()
+    keyed = [op for item in doc["paths"].values() for op in item.values() if isinstance(op, dict) and "401" in op["responses"]]
+    assert keyed and all("403" in op["responses"] for op in keyed)
+    assert doc["components"]["schemas"]["ErrorResponse"]
