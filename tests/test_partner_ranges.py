@@ -154,3 +154,19 @@ def test_the_cost_line_prices_the_app_check_at_zero_and_states_the_alternative(s
     busier = estimate_run(staging, {"requests_per_month": 100_000_000})
     [line] = [item for item in busier.lines if item.type == "stagewise:partners:SourceRangeCheck"]
     assert float(line.assumptions[1].split("would add $", 1)[1].split(" ", 1)[0].replace(",", "")) > stated
+
+
+def test_the_review_shows_the_ranges_where_they_are_enforced_and_the_priced_line(staging: ProgramRun) -> None:
+    from stagewise.review import render_text, review_run
+
+    review = review_run(staging)
+    text = render_text(review)
+    assert "secrets-partner-acme-api-key  [secretId=partner-acme-api-key stagewise-allowed-cidrs=203.0.113.0/24,2001:db8:ac::/48]" in text
+    outputs = next(line for line in text.splitlines() if line.strip().startswith("partner_source_ranges:"))
+    assert "app check on Cloud Run service chat-partners (CHAT_ALLOWED_CIDRS_ACME" in outputs
+    assert "chat-partners-source-refusals" in outputs
+    [cost_line] = [line for line in text.splitlines() if "partners → partner source ranges (app check)" in line]
+    assert cost_line.split()[-1] == "$0.00"
+    policies = review.document()["policies"]
+    assert "partner-source-ranges-enforced" not in json.dumps(policies.get("violations", policies))
+    assert review.exit_code == 0
