@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import pulumi
 
-from components.chat_service import ChatService
-from components.source_refusals import SourceRefusalMetric, SourceRefusalMetricArgs
-from stacks.config import StackConfig
-from stacks.config.partners import PartnerServiceConfig
+from stagewise.components.chat_service import ChatService
+from stagewise.components.source_refusals import SourceRefusalMetric, SourceRefusalMetricArgs
+from stagewise.stacks.config import StackConfig
+from stagewise.stacks.config.partners import PartnerServiceConfig
 
 # Annotation keys: 1-63 characters, alphanumeric at both ends, dashes/underscores/dots inside; all
 # annotations of a secret under 16 KiB (64 ranges of at most 43 characters fit):

@@ -44,7 +44,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": ("displayName", "severity"),
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": ("displayName", "period"),
     "gcp:logging/projectSink:ProjectSink": ("destination", "uniqueWriterIdentity"),
-    # a partner key limited to source ranges (stacks/partner_ranges.py) shows them next to its id
+    # a partner key limited to source ranges (stagewise/stacks/partner_ranges.py) shows them next to its id
     "gcp:secretmanager/secret:Secret": ("secretId", "annotations.stagewise-allowed-cidrs"),
 }
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from stack_values import run_with_values
 
-from stacks.config.loader import ConfigError, load_config
+from stagewise.stacks.config.loader import ConfigError, load_config
 from stagewise.engine import ProgramRun
 
 ROOT = Path(__file__).resolve().parents[1]

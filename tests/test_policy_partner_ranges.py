@@ -16,7 +16,7 @@ from policy_fixtures import compute, crun, prod
 from pulumi_gcp import secretmanager
 from stack_values import run_with_values
 
-import stacks.partner_ranges as partner_ranges
+import stagewise.stacks.partner_ranges as partner_ranges
 from stagewise.policy_config import load_config_file
 from stagewise.policy_engine import stage_config_path
 
@@ -182,9 +182,9 @@ def test_the_staging_composition_trusting_client_entries_fails(monkeypatch: pyte
 # --- our components: SecretSet + ChatService, directly or behind the prod EdgeLoadBalancer -------------------------
 
 def components(app_ranges: str | None, behind_edge: bool) -> Callable[[], None]:
-    from components.chat_service import ChatService, ChatServiceArgs
-    from components.edge import EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, ServerlessTarget
-    from components.secrets import SecretSet, SecretSetArgs
+    from stagewise.components.chat_service import ChatService, ChatServiceArgs
+    from stagewise.components.edge import EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, ServerlessTarget
+    from stagewise.components.secrets import SecretSet, SecretSetArgs
 
     def declare() -> None:
         secrets = SecretSet("secrets", SecretSetArgs(

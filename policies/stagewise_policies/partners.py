@@ -1,7 +1,7 @@
 """Partner access: a partner key limited to source ranges is limited by something that applies them.
 
 The intent is on record where the key is: the partner's key secret carries the annotation
-`stagewise-allowed-cidrs` (stacks/partner_ranges.py). Two things can apply the ranges to every
+`stagewise-allowed-cidrs` (stagewise/stacks/partner_ranges.py). Two things can apply the ranges to every
 Cloud Run service that injects that secret as `CHAT_API_KEY_<PARTNER>`:
 
 - the app: the service's env has `CHAT_ALLOWED_CIDRS_<PARTNER>` listing only addresses inside the
@@ -115,7 +115,7 @@ def _app_enforces(service: Resource, suffix: str, allowed: list[Network]) -> Fin
         entry = env.get(RANGES_PREFIX + suffix)
         if entry is None:
             return Finding(f"the service injects the key as {KEY_PREFIX}{suffix} but has no {RANGES_PREFIX}{suffix}, so the key works "
-                           "from anywhere", f"set {RANGES_PREFIX}{suffix} to the partner's ranges (stacks/partner_ranges.py does)")
+                           "from anywhere", f"set {RANGES_PREFIX}{suffix} to the partner's ranges (stagewise/stacks/partner_ranges.py does)")
         value = get(entry, "value")
         networks = _networks(value) if isinstance(value, str) else None
         if not networks:

@@ -14,7 +14,7 @@ Example (Pulumi.staging.yaml)::
         globex: {displayName: Globex Corp}                               # no ranges: key only
 
 `allowedCidrs` limits a partner's key to the partner's egress ranges: the partner service's app
-refuses the key from any other address with a 403 (stacks/partner_ranges.py, app
+refuses the key from any other address with a 403 (stagewise/stacks/partner_ranges.py, app
 chatapp/source_ranges.py; why in the app and not Cloud Armor: docs/stages.md). The ranges are
 checked here, before any resource: each must parse as an IPv4 or IPv6 network with its host bits
 zero, be no broader than /16 (IPv4) or /32 (IPv6), and overlap no other range of any partner.
@@ -29,9 +29,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stacks.config.base import Section
-from stacks.config.releases import VERSION_PATTERN, ReleaseConfig, check_release
-from stacks.config.service import _mib
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.releases import VERSION_PATTERN, ReleaseConfig, check_release
+from stagewise.stacks.config.service import _mib
 
 _PARTNER_KEY = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

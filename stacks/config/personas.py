@@ -9,7 +9,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from stacks.config.base import Section
+from stagewise.stacks.config.base import Section
 
 _MEMBER = re.compile(r"^(user|group|serviceAccount|domain|principal|principalSet):\S+$")
 PUBLIC = frozenset({"allUsers", "allAuthenticatedUsers"})
