@@ -44,7 +44,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": ("displayName", "severity"),
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": ("displayName", "period"),
     "gcp:logging/projectSink:ProjectSink": ("destination", "uniqueWriterIdentity"),
-    "gcp:secretmanager/secret:Secret": ("secretId",),
+    # a partner key limited to source ranges (stagewise/stacks/partner_ranges.py) shows them next to its id
+    "gcp:secretmanager/secret:Secret": ("secretId", "annotations.stagewise-allowed-cidrs"),
 }
 
 # Leaf names too generic to stand alone in a one-line summary: shown with their parent (versioning.enabled).

@@ -56,6 +56,8 @@ _WHERE: dict[str, str] = {
     "ContainerImageArgs": "registry",
     "ContainerImage": "registry",
     "SecretSetArgs": "secrets",
+    "SourceRefusalMetric": "source_refusals",
+    "SourceRefusalMetricArgs": "source_refusals",
     "SecretSet": "secrets",
     "SubnetSpec": "vpc",
     "InternalAllow": "vpc",
@@ -105,6 +107,8 @@ __all__ = [
     "SecretRole",
     "SecretSet",
     "SecretSetArgs",
+    "SourceRefusalMetric",
+    "SourceRefusalMetricArgs",
     "ServerlessTarget",
     "SlackChannel",
     "SubnetSpec",
@@ -143,4 +147,5 @@ if TYPE_CHECKING:
     from stagewise.components.log_sink import LogSinkArgs, LogSink
     from stagewise.components.registry import BuildFromSource, ExternalImage, ContainerImageArgs, ContainerImage
     from stagewise.components.secrets import SecretSetArgs, SecretSet
+    from stagewise.components.source_refusals import SourceRefusalMetric, SourceRefusalMetricArgs
     from stagewise.components.vpc import SubnetSpec, InternalAllow, VpcNetworkArgs, VpcNetwork

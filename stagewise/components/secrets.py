@@ -54,6 +54,9 @@ class SecretSetArgs:
     # secret id -> data of its first version; a secret without one gets no version (nothing may read it at `latest`).
     initial_values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    # secret id -> its annotations (free-form metadata, e.g. the source ranges a partner key is limited to):
+    # https://cloud.google.com/secret-manager/docs/creating-and-managing-annotations
+    annotations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     rotation_period_days: int | None = None
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -83,6 +86,7 @@ class SecretSet(pulumi.ComponentResource):
                     )
                 ),
                 labels=dict(args.labels),
+                annotations=dict(args.annotations[secret_id]) if args.annotations.get(secret_id) else None,
                 # Components do not pass depends_on to their children: each child names it itself.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
             )

@@ -13,6 +13,7 @@ from typing import Any
 
 from stagewise.cost.context import Context
 from stagewise.cost.model import HOURS_PER_MONTH, SECONDS_PER_MONTH, Charge, Kind, LineItem
+from stagewise.cost.partner_ranges import source_range_lines
 from stagewise.cost.prices import NoPrice
 from stagewise.engine import DeclaredResource
 from stagewise.summary import lookup
@@ -160,6 +161,7 @@ def cloud_run_service(resource: DeclaredResource, ctx: Context) -> list[LineItem
 
     lines = [ctx.line(resource, region, build)]
     lines += model_token_lines(resource, ctx, container, requests)
+    lines += source_range_lines(resource, ctx, container, requests)
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,9 @@ def bucket_set(config: StackConfig, apis: ProjectServices) -> BucketSet:
     )
 
 
-def secret_set(config: StackConfig, apis: ProjectServices, secret_ids: list[str]) -> SecretSet:
+def secret_set(
+    config: StackConfig, apis: ProjectServices, secret_ids: list[str], annotations: Mapping[str, Mapping[str, str]] | None = None
+) -> SecretSet:
     """The stage's secrets, each with a first version the app starts with (see `initial_secret_value`)."""
     readers = _secret_readers(config)
     return SecretSet(
@@ -109,6 +112,7 @@ def secret_set(config: StackConfig, apis: ProjectServices, secret_ids: list[str]
                 secret_id: initial_secret_value(readers[secret_id], secret_id) for secret_id in secret_ids if secret_id in readers
             },
             labels=config.all_labels,
+            annotations=dict(annotations or {}),
             depends_on=apis.ready,
         ),
         opts=pulumi.ResourceOptions(depends_on=apis.ready),

@@ -14,7 +14,7 @@ import pulumi
 
 from stagewise.components.inference import InferenceEndpoint
 from stagewise.components.log_sink import LogSink, LogSinkArgs
-from stagewise.stacks import common, parts
+from stagewise.stacks import common, parts, partner_ranges
 from stagewise.stacks.config import StackConfig
 from stagewise.stacks.config.partners import PartnerServiceConfig
 from stagewise.stacks.config.releases import check_release
@@ -87,7 +87,9 @@ def compose(config: StackConfig) -> None:
     image = common.container_image(config, apis)
     database = common.firestore(config, apis)
     buckets = common.bucket_set(config, apis)
-    secrets = common.secret_set(config, apis, [*config.service.secret_env.values(), *partners.secrets.values()])
+    secrets = common.secret_set(
+        config, apis, [*config.service.secret_env.values(), *partners.secrets.values()], partner_ranges.secret_annotations(partners)
+    )
     vpc = parts.vpc_network(config, config.network, apis.ready) if config.network is not None else None
     endpoint = parts.inference_endpoint("inference", config, plan, vpc, client_regions=[region], depends_on=apis.ready)
     test_endpoint = None
@@ -106,7 +108,8 @@ def compose(config: StackConfig) -> None:
     )
 
     partner_egress = parts.egress_for(plan, vpc, region)
-    extra_env: dict[str, pulumi.Input[str]] = {}
+    # Each partner's allowedCidrs, checked by the app on the address Cloud Run's front end appends.
+    extra_env: dict[str, pulumi.Input[str]] = partner_ranges.service_env(partners)
     also_calls: tuple[InferenceEndpoint, ...] = ()
     if partners.use_test_inference and test_endpoint is not None and test_plan is not None:
         # The test VM answers first; the stage's model (managed Gemini by default) stays the fallback.
@@ -145,12 +148,15 @@ def compose(config: StackConfig) -> None:
     )
     common.error_metric("chat-errors", config, chat)
     common.error_metric("partner-errors", config, partner)
+    refusals = partner_ranges.refusal_metric(config, partners, partner)
 
     pulumi.export("stage", config.stage)
     pulumi.export("service_url", chat.uri)
     pulumi.export("partner_service_url", partner.uri)
     pulumi.export("partner_service_account", partner.service_account_email)
     pulumi.export("partner_secrets", sorted(partners.secrets.values()))
+    if partners.source_ranges:
+        pulumi.export("partner_source_ranges", partner_ranges.enforcement(partners, refusals))
     pulumi.export("analytics_bucket", analytics_bucket)
     pulumi.export("log_sink", sink.sink_name)
     pulumi.export("inference_mode", endpoint.mode_name)

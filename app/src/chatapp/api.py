@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from . import auth
+from . import auth, source_ranges
 from .chat import Caller, complete_chat, json_response, owned
 from .errors import ApiError, invalid, loc_to_param, not_found
 from .schemas import check_text
@@ -178,6 +178,8 @@ def create_app(
             )
         fields["tenant"] = principal.tenant
         fields["key_id"] = principal.key_id
+        hops = runtime.settings.trusted_proxy_hops
+        source_ranges.enforce(runtime.settings.source_ranges, principal.tenant, lambda: client_ip(request, hops), fields)
         limiter = runtime.anon_limiter if result.anonymous else runtime.limiter
         verdict = limiter.acquire(result.limit_key)
         if not verdict.allowed:

@@ -48,6 +48,11 @@ def _error(description: str, *, retry_after: bool = False) -> dict[str, Any]:
 
 E400 = _error("Invalid request: `param` names the field (a body that is not a JSON object: `body`).")
 E401 = _error("Missing or wrong API key (Authorization: Bearer <key>, or x-api-key).")
+# A key limited to its partner's source ranges (CHAT_ALLOWED_CIDRS_<TENANT>) used from elsewhere.
+E403_SOURCE = {
+    "description": "This API key is not allowed from the client's address (its partner's source ranges).",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+}
 E404 = _error("Not found, or another tenant's: the two look the same.")
 E413 = _error("Request body larger than CHAT_MAX_BODY_BYTES.")
 E429 = _error("Over this key's requests or tokens per minute.", retry_after=True)
@@ -116,6 +121,7 @@ def finish_openapi(app: FastAPI) -> None:
                 operation.get("responses", {}).pop("422", None)
                 if "401" in operation.get("responses", {}):
                     operation["security"] = [{"bearer": []}, {"apiKey": []}]
+                    operation["responses"].setdefault("403", E403_SOURCE)  # source_ranges.enforce, any keyed route
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .source_ranges import SourceRanges, read_env
+
 _SOURCE_CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 # app/configs when run from the source tree; ./configs for an installed package (the image sets
 # CHAT_CONFIG_DIR=/app/configs explicitly)
@@ -45,6 +47,7 @@ class Settings:
     api_keys: str | None = field(default=None, repr=False)
     # (variable, key) for each CHAT_API_KEY_<TENANT>, sorted by variable
     partner_api_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    source_ranges: SourceRanges = field(default_factory=SourceRanges)  # CHAT_ALLOWED_CIDRS_<TENANT>
     allow_anonymous: bool = False
     rate_rpm: int = 60
     rate_tpm: int = 200_000
@@ -251,6 +254,7 @@ class _Parser:
             openai_audience=openai_audience,
             api_keys=self.api_keys(),
             partner_api_keys=self.partner_api_keys(),
+            source_ranges=read_env(self.env, self.problems),
             allow_anonymous=self.boolean("CHAT_ALLOW_ANONYMOUS", False),
             rate_rpm=int(self.number("CHAT_RATE_RPM", 60, minimum=1)),
             rate_tpm=int(self.number("CHAT_RATE_TPM", 200_000, minimum=1)),
