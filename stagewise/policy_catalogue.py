@@ -336,8 +336,8 @@ def cis_section() -> list[str]:
     ]
     for control in sorted(CIS_NOT_COVERED, key=_control_key):
         lines.append(f"| {control} | {CIS_CONTROLS[control]} | {_cell(CIS_NOT_COVERED[control])} |")
-    lines += ["", "Advisory in prod, and why:", "", "| Rule | Why |", "| - | - |"]
-    lines += [f"| `{rule}` | {_cell(why)} |" for rule, why in ADVISORY_IN_PROD.items()]
+    lines += ["", "Advisory in prod, and why:", ""]
+    lines += [f"- `{rule}`: {why}" for rule, why in ADVISORY_IN_PROD.items()]
     sections = ", ".join(f"{section} ({name})" for section, name in CIS_SECTIONS_NOT_USED.items())
     lines += ["", f"Sections {sections}: no stage declares these services, and the type allowlist "
               "(`cost-resource-type-allowlist`) refuses their resources until a stage's composition does.", ""]
