@@ -190,24 +190,12 @@ def custom_role_grant(literal: bool) -> Callable[[], None]:
     return program
 
 
-def export_role_from_output(props: dict[str, Any]) -> None:
-    """The export grant naming its role by the custom role's output, as it did before issue 16."""
-    props["role"] = pulumi.Output.from_input(EXPORT_ROLE[0].name)  # type: ignore[attr-defined]
-
-
-EXPORT_ROLE: list[pulumi.Resource] = []
-
-
 def firestore_export_granting_by_output() -> None:
+    """The export grant naming its role by the custom role's output, as it did before issue 16."""
     roles, register = captured("gcp:projects/iAMCustomRole:IAMCustomRole")
     register()
-    EXPORT_ROLE[:] = []
-
-    def keep(props: dict[str, Any]) -> None:
-        EXPORT_ROLE[:] = roles
-        export_role_from_output(props)
-
-    transformed(nr.firestore_export, "gcp:projects/iAMMember:IAMMember", keep)()
+    transformed(nr.firestore_export, "gcp:projects/iAMMember:IAMMember",
+                lambda p: p.update(role=roles[0].name))()  # type: ignore[attr-defined]
 
 
 GRANT_UNKNOWN = {("iam-no-basic-roles", "grant"), ("iam-no-project-impersonation", "grant"), ("iam-data-roles-resource-level", "grant")}
