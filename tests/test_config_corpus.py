@@ -314,11 +314,17 @@ def test_the_unmutated_files_load_and_every_key_is_mutated(stack: str) -> None:
     assert len(nested) >= 10, "the walker found too few nested keys: the generated corpus would prove little"
 
 
+@pytest.mark.parametrize("command", ["review", "cost"])
 @pytest.mark.parametrize(("stack", "case", "document", "needle"), VARIANTS, ids=[case for _, case, _, _ in VARIANTS])
-def test_every_key_misspelt_exits_2_naming_it(cli: Any, stack: str, case: str, document: dict[str, Any], needle: str,
+def test_every_key_misspelt_exits_2_naming_it(cli: Any, command: str, stack: str, case: str, document: dict[str, Any], needle: str,
                                               tmp_path: Path) -> None:
+    """As the stack file itself (review --root), and laid over the shipped file as a values file (cost)."""
     text = yaml.safe_dump({"config": document}, sort_keys=False)
-    assert_refused(cli("review", stack, "--root", str(as_stack_file(tmp_path, stack, text))), needle)
+    if command == "review":
+        argv = ["review", stack, "--root", str(as_stack_file(tmp_path, stack, text))]
+    else:
+        argv = ["cost", stack, "--values", str(as_values_file(tmp_path / "values.yaml", text))]
+    assert_refused(cli(*argv), needle)
 
 
 # --- the real entry point, as a user runs it ---------------------------------------------------------------
