@@ -29,7 +29,7 @@ def bootstrap_policy_config(prod: dict[str, Any]) -> dict[str, Any]:
     config["iam-no-project-impersonation"] = "advisory"
     config["cost-budget"] = "advisory"
     # The bootstrap's AuditTrail turns on the Data Access logs that say who deployed (STS token exchanges,
-    # IAM Credentials impersonation); an allServices config is each stage project's (stacks/common.py audit_logs).
+    # IAM Credentials impersonation); an allServices config is each stage project's (stagewise/stacks/common.py audit_logs).
     config["obs-audit-logs-all-services"] = "advisory"
     return dict(sorted(config.items()))
 

@@ -10,7 +10,7 @@ import pytest
 from prod_values import run_prod
 from stack_values import run_with_values
 
-from components.audit_logs import LOG_TYPES, ProjectAuditLogsArgs
+from stagewise.components.audit_logs import LOG_TYPES, ProjectAuditLogsArgs
 from stagewise.cost.estimate import estimate_run
 from stagewise.engine import ProgramError, ProgramRun
 from stagewise.policy_engine import Analyzer

@@ -20,8 +20,8 @@ import yaml
 from pydantic import BaseModel
 from stack_values import values_document
 
-from stacks.config.loader import load_config
-from stacks.config.model import StackConfig
+from stagewise.stacks.config.loader import load_config
+from stagewise.stacks.config.model import StackConfig
 from stagewise import engine
 from stagewise.cli import EXIT_INVALID, EXIT_OK, main
 from stagewise.engine import REPO_ROOT, _config_value

@@ -22,11 +22,11 @@ import test_policy_new_rules as nr
 from policy_fixtures import compute, crun, prod
 
 from bootstrap.blocks import GithubFederation, GithubFederationArgs, PulumiBackend, PulumiBackendArgs
-from components.audit_logs import ProjectAuditLogs, ProjectAuditLogsArgs
-from components.buckets import BucketSet, BucketSetArgs, BucketSpec
-from components.chat_service import ChatService, ChatServiceArgs, VpcEgress
-from components.inference import CloudRunGpu, GpuVmPool, VertexModelGarden
-from stacks.parts import FirestoreExport, PersonaAccess, PersonaTargets
+from stagewise.components.audit_logs import ProjectAuditLogs, ProjectAuditLogsArgs
+from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
+from stagewise.components.chat_service import ChatService, ChatServiceArgs, VpcEgress
+from stagewise.components.inference import CloudRunGpu, GpuVmPool, VertexModelGarden
+from stagewise.stacks.parts import FirestoreExport, PersonaAccess, PersonaTargets
 from stagewise.engine import run_program
 from stagewise.policy_allowlist import RULE as ALLOWLIST
 from stagewise.policy_engine import stage_config_path
