@@ -16,7 +16,7 @@ from typing import Any
 from bootstrap.roles import STAGE_ROLES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
-EXCEPTIONS = ("iam-sa-no-admin-roles", "iam-no-project-impersonation", "cost-budget")
+EXCEPTIONS = ("iam-sa-no-admin-roles", "iam-no-project-impersonation", "cost-budget", "obs-audit-logs-all-services")
 
 
 def deployer_admin_roles() -> list[str]:
@@ -28,6 +28,9 @@ def bootstrap_policy_config(prod: dict[str, Any]) -> dict[str, Any]:
     config["iam-sa-no-admin-roles"] = {"enforcementLevel": "mandatory", "allowedAdminRoles": deployer_admin_roles()}
     config["iam-no-project-impersonation"] = "advisory"
     config["cost-budget"] = "advisory"
+    # The bootstrap's AuditTrail turns on the Data Access logs that say who deployed (STS token exchanges,
+    # IAM Credentials impersonation); an allServices config is each stage project's (stagewise/stacks/common.py audit_logs).
+    config["obs-audit-logs-all-services"] = "advisory"
     return dict(sorted(config.items()))
 
 

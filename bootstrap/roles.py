@@ -12,6 +12,9 @@ TYPE_ROLES: dict[str, tuple[str, ...]] = {
     "gcp:projects/service:Service": ("roles/serviceusage.serviceUsageAdmin",),
     "gcp:projects/iAMMember:IAMMember": ("roles/resourcemanager.projectIamAdmin",),
     "gcp:projects/iAMCustomRole:IAMCustomRole": ("roles/iam.roleAdmin",),
+    # An audit config is part of the project's IAM policy, written with projects.setIamPolicy as grants are:
+    # https://pub.dev/documentation/pulumi_gcp/latest/projects/IAMAuditConfig-class.html
+    "gcp:projects/iAMAuditConfig:IAMAuditConfig": ("roles/resourcemanager.projectIamAdmin",),
     "gcp:projects/serviceIdentity:ServiceIdentity": ("roles/serviceusage.serviceUsageAdmin",),
     "gcp:cloudscheduler/job:Job": ("roles/cloudscheduler.admin", "roles/iam.serviceAccountUser"),
     "gcp:serviceaccount/account:Account": ("roles/iam.serviceAccountAdmin",),

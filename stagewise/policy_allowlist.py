@@ -79,6 +79,8 @@ def variants(stage: str) -> list[tuple[str, dict[str, Any]]]:
         ("shipped", {}),
         ("external image", {"stagewise:service": {**service, "image": {"mode": "external", "ref": _IMAGE}}}),
         ("budget", {"stagewise:budget": _BUDGET}),
+        # Data Access audit logs (on by default in prod only; mvp and staging may turn them on).
+        ("audit logs", {"stagewise:logging": {**dict(base.get("stagewise:logging") or {}), "dataAccessAuditLogs": True}}),
     ]
     if stage in ("staging", "prod"):
         for mode, settings in _INFERENCE.items():

@@ -189,6 +189,18 @@ CIS_NOT_COVERED: dict[str, str] = {
     "4.12": "OS patch state is runtime, not configuration",
 }
 
+# Rules prod keeps advisory on purpose, and why (rendered under the CIS section).
+ADVISORY_IN_PROD: dict[str, str] = {
+    "storage-cmek": (
+        "A bucket with a default KMS key can only be created once the project's Cloud Storage service agent holds "
+        "roles/cloudkms.cryptoKeyEncrypterDecrypter on that key; until then GCS refuses it with 403 \"Permission denied "
+        "on Cloud KMS key\" (https://docs.cloud.google.com/storage/docs/encryption/using-customer-managed-keys, "
+        "https://github.com/GoogleCloudPlatform/magic-modules/pull/3747). The stages create no key ring, key or agent "
+        "grant, so a mandatory rule would make every prod bucket undeployable; set stagewise:buckets.<key>.kmsKey to a "
+        "key on which the project's Cloud Storage service agent already holds that role and the rule passes. Google-managed encryption stays the default."
+    ),
+}
+
 UNKNOWN_NOTE = {
     "skip": "skip",
     "fail-closed": "fail closed",
@@ -324,6 +336,8 @@ def cis_section() -> list[str]:
     ]
     for control in sorted(CIS_NOT_COVERED, key=_control_key):
         lines.append(f"| {control} | {CIS_CONTROLS[control]} | {_cell(CIS_NOT_COVERED[control])} |")
+    lines += ["", "Advisory in prod, and why:", ""]
+    lines += [f"- `{rule}`: {why}" for rule, why in ADVISORY_IN_PROD.items()]
     sections = ", ".join(f"{section} ({name})" for section, name in CIS_SECTIONS_NOT_USED.items())
     lines += ["", f"Sections {sections}: no stage declares these services, and the type allowlist "
               "(`cost-resource-type-allowlist`) refuses their resources until a stage's composition does.", ""]

@@ -407,7 +407,7 @@ def nat_logging(resource: Resource, config: Mapping[str, Any]) -> Iterator[Findi
     severity=Severity.HIGH,
     remediation="Declare gcp.compute.SSLPolicy(min_tls_version='TLS_1_2', profile='MODERN') and set ssl_policy on the proxy.",
     types=t.HTTPS_PROXIES,
-    anchor="CKV_GCP_15 (intent)",
+    anchor="CKV_GCP_4 (intent)",
 )
 def https_proxy_ssl_policy(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     if not text(resource.props, "sslPolicy"):
@@ -421,7 +421,7 @@ def https_proxy_ssl_policy(resource: Resource, config: Mapping[str, Any]) -> Ite
     severity=Severity.HIGH,
     remediation="Set min_tls_version='TLS_1_2' and profile='MODERN' (or RESTRICTED).",
     types=t.SSL_POLICIES,
-    anchor="CKV_GCP_15",
+    anchor="CKV_GCP_4",
 )
 def ssl_policy_tls12(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     version = text(resource.props, "minTlsVersion", "TLS_1_0")

@@ -95,7 +95,7 @@ PUBLIC_PREDEFINED = {"publicRead", "publicReadWrite", "authenticatedRead"}
     remediation="Delete the ACL resource: with uniform bucket-level access, grant roles with BucketIAMMember to named members.",
     types=t.BUCKET_ACLS,
     unknowns="fail-closed",
-    anchor="CKV_GCP_28 (ACL form)",
+    anchor="CKV_GCP_28 (intent: the same check on IAM members)",
 )
 def no_public_acl(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     entries = strings(get(resource.props, "roleEntities")) + [text(resource.props, "entity")]
@@ -218,7 +218,7 @@ def lifecycle_delete_bounds(resource: Resource, config: Mapping[str, Any]) -> It
     types=[t.BUCKET],
     params={"classes": {**STRING_LIST, "default": ["data", "logs", "backups", "analytics"],
                         "description": "bucket classes that need CMEK"}},
-    anchor="CKV_GCP_65",
+    # No Checkov check covers a bucket's default KMS key (CKV_GCP_65, cited before, is GKE RBAC).
 )
 def cmek(resource: Resource, config: Mapping[str, Any]) -> Iterator[Finding]:
     klass = bucket_class(resource)

@@ -10,6 +10,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE: dict[str, str] = {
+    "ProjectAuditLogs": "audit_logs",
+    "ProjectAuditLogsArgs": "audit_logs",
     "SlackChannel": "alerting",
     "PagerDutyChannel": "alerting",
     "Thresholds": "alerting",
@@ -66,6 +68,8 @@ _WHERE: dict[str, str] = {
 }
 
 __all__ = [
+    "ProjectAuditLogs",
+    "ProjectAuditLogsArgs",
     "Alerting",
     "AlertingArgs",
     "ArmorSettings",
@@ -134,6 +138,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from stagewise.components.audit_logs import ProjectAuditLogs, ProjectAuditLogsArgs
     from stagewise.components.alerting import SlackChannel, PagerDutyChannel, Thresholds, InferenceSignals, AlertingArgs, Alerting
     from stagewise.components.apis import ProjectServicesArgs, ProjectServices
     from stagewise.components.buckets import BucketSpec, BucketSetArgs, BucketSet

@@ -15,6 +15,7 @@ from stagewise.cost.prices import PriceBook, default_price_book
 from stagewise.cost.rules import INSTANCE, MIGS, RULES, RUN_SERVICE, VERTEX_DEPLOYMENT, region_of
 from stagewise.engine import DeclaredResource, ProgramError, ProgramRun
 from stagewise.stacks.config.budget import BudgetConfig
+from stagewise.stacks.config.loader import merged_config
 from stagewise.stacks.config.usage import STAGE_DEFAULTS, UsageConfig, UsageProfile
 
 # Types whose presence means the stack serves traffic, writes logs and sends data to the internet.
@@ -42,7 +43,7 @@ def usage_for(run: ProgramRun, overrides: Mapping[str, Any] | None = None) -> Us
     if stage not in STAGE_DEFAULTS:
         raise ProgramError(f"stage {stage!r} has no usage defaults; set stagewise:stage to one of {', '.join(STAGE_DEFAULTS)}")
     try:
-        profile = UsageConfig.model_validate(_json(run.config.get("stagewise:usage"))).resolve(stage)
+        profile = UsageConfig.model_validate(_json(merged_config(run.config).get("stagewise:usage"))).resolve(stage)
         return profile.with_overrides(dict(overrides or {}))
     except (ValidationError, ValueError) as exc:
         raise ProgramError(f"stagewise:usage: {exc}") from None
@@ -50,7 +51,7 @@ def usage_for(run: ProgramRun, overrides: Mapping[str, Any] | None = None) -> Us
 
 def budget_for(run: ProgramRun) -> float | None:
     try:
-        return BudgetConfig.model_validate(_json(run.config.get("stagewise:budget"))).monthly_usd
+        return BudgetConfig.model_validate(_json(merged_config(run.config).get("stagewise:budget"))).monthly_usd
     except ValidationError as exc:
         raise ProgramError(f"stagewise:budget: {exc}") from None
 

@@ -334,6 +334,22 @@ def log_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     return [ctx.line(resource, "global", build)]
 
 
+@rule("gcp:projects/iAMAuditConfig:IAMAuditConfig")
+def audit_config(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    """Data Access audit logs are billed as log ingestion (Admin Activity logs are free and always on):
+    https://docs.cloud.google.com/logging/docs/audit/configure-data-access, prices in logging.yaml."""
+    kinds = sorted({str(c.get("logType")) for c in resource.inputs.get("auditLogConfigs") or [] if isinstance(c, dict)})
+    if resource.inputs.get("service") != "allServices" or not kinds:
+        return [LineItem(resource.urn, resource.type, resource.name, "free",
+                         reason="a single service's audit config: its volume is part of log_gb")]
+
+    def build(charges: list[Charge], notes: list[str]) -> None:
+        notes.append(f"{', '.join(kinds)} for allServices: {ctx.usage.audit_log_gb:g} GiB of Data Access audit logs a month (audit_log_gb)")
+        charges.append(ctx.charge("logging", "ingestion", "global", "Data Access audit log ingestion", ctx.usage.audit_log_gb, "usage"))
+
+    return [ctx.line(resource, "global", build)]
+
+
 @rule("gcp:compute/subnetwork:Subnetwork")
 def subnetwork(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     if not resource.inputs.get("logConfig"):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pulumi
 
 from stagewise.components.apis import ProjectServices, ProjectServicesArgs
+from stagewise.components.audit_logs import ProjectAuditLogs, ProjectAuditLogsArgs
 from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
 from stagewise.components.chat_service import ChatService, ChatServiceArgs, GrantHook, TrafficSplit, VpcEgress
 from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
@@ -42,6 +43,14 @@ BASE_APIS = (
 def enable_apis(config: StackConfig, extra: tuple[str, ...] = ()) -> ProjectServices:
     services = [*BASE_APIS, *extra, *config.extra_apis]
     return ProjectServices("apis", ProjectServicesArgs(project=config.gcp.project, services=services))
+
+
+def audit_logs(config: StackConfig, apis: ProjectServices) -> ProjectAuditLogs | None:
+    """Data Access audit logs for allServices when the stage turns them on (stagewise:logging.dataAccessAuditLogs)."""
+    if not config.logging.audit_logs_on(config.stage):
+        return None
+    return ProjectAuditLogs("audit-logs", ProjectAuditLogsArgs(project=config.gcp.project),
+                            opts=pulumi.ResourceOptions(depends_on=apis.ready))
 
 
 def container_image(config: StackConfig, apis: ProjectServices) -> ContainerImage:

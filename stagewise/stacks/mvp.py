@@ -12,6 +12,7 @@ from stagewise.stacks.config import StackConfig
 
 def compose(config: StackConfig) -> None:
     apis = common.enable_apis(config)
+    common.audit_logs(config, apis)
     image = common.container_image(config, apis)
     database = common.firestore(config, apis)
     buckets = common.bucket_set(config, apis)

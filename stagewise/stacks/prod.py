@@ -160,6 +160,7 @@ def compose(config: StackConfig) -> None:
     project = config.gcp.project
 
     apis = common.enable_apis(config, ("compute.googleapis.com", "cloudscheduler.googleapis.com"))
+    common.audit_logs(config, apis)
     image = common.container_image(config, apis)
     database = common.firestore(config, apis)
     buckets = common.bucket_set(config, apis)

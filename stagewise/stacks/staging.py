@@ -84,6 +84,7 @@ def compose(config: StackConfig) -> None:
 
     uses_vpc = config.network is not None
     apis = common.enable_apis(config, ("compute.googleapis.com",) if uses_vpc else ())
+    common.audit_logs(config, apis)
     image = common.container_image(config, apis)
     database = common.firestore(config, apis)
     buckets = common.bucket_set(config, apis)

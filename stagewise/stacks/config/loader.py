@@ -179,13 +179,22 @@ def load_config(raw: Mapping[str, str], stack: str) -> StackConfig:
     # useful message (a project id pattern, a member prefix), one key at a time.
     marked = find_placeholders(read)
     if marked:
-        raise ConfigError(_report(stack, [*problems, *placeholder_report(stack, marked)]))
+        raise ConfigError(_report(stack, [*problems, *_unknown_keys(document), *placeholder_report(stack, marked)]))
     if problems:
         raise ConfigError(_report(stack, problems))
     try:
         return StackConfig.model_validate(document)
     except ValidationError as exc:
         raise ConfigError(_report(stack, [_explain(error) for error in exc.errors()])) from None
+
+
+def _unknown_keys(document: Mapping[str, Any]) -> list[str]:
+    """Misspelt keys, which no placeholder value explains: reported with the placeholders, not after them."""
+    try:
+        StackConfig.model_validate(document)
+    except ValidationError as exc:
+        return [_explain(error) for error in exc.errors() if error["type"] == "extra_forbidden"]
+    return []
 
 
 def merged_config(raw: Mapping[str, str]) -> dict[str, str]:

@@ -33,6 +33,7 @@ class UsageProfile:
     bucket_class_b_ops: float
     log_gb: float
     flow_log_gb: float
+    audit_log_gb: float
     egress_gb: float
     ingress_gb: float
     nat_gb: float
@@ -70,6 +71,8 @@ USAGE_DOCS: dict[str, str] = {
     "bucket_class_b_ops": "Class B operations (reads) per bucket per month",
     "log_gb": "GiB of logs ingested into Cloud Logging per month (whole project)",
     "flow_log_gb": "GiB of VPC flow logs per subnet with flow logging on, per month (vended network logs)",
+    "audit_log_gb": ("GiB of Data Access audit logs per month when the stack turns them on for allServices "
+                     "(stagewise:logging.dataAccessAuditLogs), on top of log_gb"),
     "egress_gb": "GiB sent to users over the internet per month",
     "ingress_gb": "GiB received from users per month (load balancer inbound data processing)",
     "nat_gb": "GiB through Cloud NAT per month (image and model-weight pulls, outbound API calls)",
@@ -96,6 +99,7 @@ _BASE = UsageProfile(
     bucket_class_b_ops=50_000,
     log_gb=1.0,
     flow_log_gb=1.0,
+    audit_log_gb=1.0,
     egress_gb=1.0,
     ingress_gb=0.5,
     nat_gb=20.0,
@@ -129,6 +133,10 @@ STAGE_DEFAULTS: dict[str, UsageProfile] = {
         bucket_gb={"data": 10.0, "logs": 30.0, "backups": 20.0, "analytics": 10.0, "other": 2.0},
         log_gb=30.0,
         flow_log_gb=5.0,
+        # An assumption, not a measurement: ~6 Data Access entries per request (Firestore reads and
+        # writes, the model call, a secret access) of ~2 KiB each over 300k requests ≈ 3.4 GiB, plus
+        # ADMIN_READ entries from deploys and the console; override with stagewise:usage.auditLogGb.
+        audit_log_gb=5.0,
         egress_gb=15.0,
         ingress_gb=6.0,
         nat_gb=50.0,
@@ -156,6 +164,7 @@ class UsageConfig(Section):
     bucket_class_b_ops: float | None = Field(None, ge=0, description=USAGE_DOCS["bucket_class_b_ops"])
     log_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["log_gb"])
     flow_log_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["flow_log_gb"])
+    audit_log_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["audit_log_gb"])
     egress_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["egress_gb"])
     ingress_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["ingress_gb"])
     nat_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["nat_gb"])
