@@ -131,32 +131,34 @@ def get(path, key=None):
 
 result = {"ready": get("/ready"), "no_key": get("/v1/models"),
           "keys": [get("/v1/models", "sk-" + secrets.token_hex(16)) for _ in range(3)]}
-print("RESULT " + json.dumps(result), flush=True)  # the app's own JSON log lines share stdout
+# A file of its own: the app's JSON log lines share stdout and may interleave with a print there.
+with open(sys.argv[1], "w") as out:
+    json.dump(result, out)
 server.should_exit = True
 """
 
 
-def _run_in_app_env(env: dict[str, str]) -> dict[str, Any]:
+def _run_in_app_env(env: dict[str, str], tmp_path: Path) -> dict[str, Any]:
     uv = os.environ.get("UV") or shutil.which("uv")
-    command = [uv, "run", "--locked", "--project", str(REPO_ROOT / "app"), "python", "-c", APP_CHECK] if uv else None
+    out = tmp_path / "result.json"
+    command = [uv, "run", "--locked", "--project", str(REPO_ROOT / "app"), "python", "-c", APP_CHECK, str(out)] if uv else None
     assert command, "uv is needed to run the app's own environment (scripts/ensure_uv.sh installs it)"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHAT_", "VIRTUAL_ENV", "GOOGLE_"))}
     done = subprocess.run(command, input=json.dumps(env), capture_output=True, text=True, timeout=300,
                           cwd=REPO_ROOT / "app", env=clean, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert len(lines) == 1, done.stdout[-3000:]
-    result: dict[str, Any] = json.loads(lines[0].removeprefix("RESULT "))
+    assert out.is_file(), done.stdout[-3000:]
+    result: dict[str, Any] = json.loads(out.read_text())
     return result
 
 
 @pytest.mark.parametrize(("stack", "service_name"), [("mvp", "chat"), ("staging", "chat"), ("staging", "chat-partners")])
-def test_the_app_starts_on_the_first_values_and_refuses_every_key(stack: str, service_name: str) -> None:
+def test_the_app_starts_on_the_first_values_and_refuses_every_key(stack: str, service_name: str, tmp_path: Path) -> None:
     run = run_with_values(stack)
     service = next(s for s in run.of_type(SERVICE) if s.inputs["name"] == service_name)
     env = _app_env(run, service)
     assert any(name == "CHAT_API_KEYS" or name.startswith("CHAT_API_KEY_") for name in env), env
-    result = _run_in_app_env(env)
+    result = _run_in_app_env(env, tmp_path)
     assert result["ready"] == 200  # the startup/readiness probe passes: the revision becomes ready
     assert result["keys"] == [401, 401, 401]  # no key matches a first value
     anonymous = env.get("CHAT_ALLOW_ANONYMOUS") == "true"
