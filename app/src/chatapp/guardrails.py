@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from .providers.google_identity import GoogleTokenSource
     from .store.base import Message
 
-TEMPLATE = re.compile(r"^projects/([a-z][-a-z0-9]{4,28}[a-z0-9]|\d+)/locations/([a-z0-9-]+)/templates/([A-Za-z0-9_-]{1,63})$")
+TEMPLATE = re.compile(r"^projects/([a-z][-a-z0-9]{4,28}[a-z0-9]|\d+)/locations/([a-z0-9-]+)/templates/([A-Za-z0-9][A-Za-z0-9-]{0,62})$")
 Enforcement = Literal["inspect-only", "inspect-and-block"]
 Failure = Literal["open", "closed"]
 Stage = Literal["prompt", "response"]
