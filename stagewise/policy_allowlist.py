@@ -80,6 +80,8 @@ def variants(stage: str) -> list[tuple[str, dict[str, Any]]]:
         ("external image", {"stagewise:service": {**service, "image": {"mode": "external", "ref": _IMAGE}}}),
         ("budget", {"stagewise:budget": _BUDGET}),
     ]
+    if stage == "mvp":  # guardrails are off in the MVP unless a stack turns them on
+        found.append(("guardrails", {"stagewise:guardrails": {"enabled": True}}))
     if stage in ("staging", "prod"):
         for mode, settings in _INFERENCE.items():
             found.append((f"inference {mode}", {"stagewise:inference": settings}))
