@@ -6,7 +6,7 @@ import pulumi
 
 from components.apis import ProjectServices
 from components.guardrails import Guardrails, GuardrailsArgs
-from stacks.config import StackConfig
+from stacks.config import ConfigError, StackConfig
 from stacks.config.guardrails import EffectiveGuardrails, effective
 
 API = "modelarmor.googleapis.com"
@@ -15,13 +15,12 @@ API = "modelarmor.googleapis.com"
 def settings(config: StackConfig) -> EffectiveGuardrails | None:
     """The stage's guardrails with their defaults resolved; None when off. A bad location is a
     ConfigError naming the key (before any resource: enable_apis asks first)."""
-    from stacks import parts
-
     try:
         return effective(config.stage, config.gcp.region, config.guardrails)
     except ValueError as exc:
-        key, _, fix = str(exc).partition(": ")
-        raise parts.config_error(pulumi.get_stack(), key, fix) from None
+        # As stacks.parts.config_error words it (not imported: it pulls in the VPC's compute types).
+        stack = pulumi.get_stack()
+        raise ConfigError(f"invalid configuration for stack {stack!r} (Pulumi.{stack}.yaml):\n  - {exc}") from None
 
 
 def guardrails(config: StackConfig, apis: ProjectServices) -> Guardrails | None:
