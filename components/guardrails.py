@@ -39,7 +39,7 @@ from pulumi_gcp.modelarmor import (
     TemplateTemplateMetadataArgs,
 )
 
-from components.iam import ProjectRole
+from stagewise.components.iam import ProjectRole
 
 SCREENING_ROLE = "roles/modelarmor.user"
 CONFIDENCE_LEVELS = ("LOW_AND_ABOVE", "MEDIUM_AND_ABOVE", "HIGH")

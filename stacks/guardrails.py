@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
-from components.apis import ProjectServices
-from components.guardrails import Guardrails, GuardrailsArgs
-from stacks.config import ConfigError, StackConfig
-from stacks.config.guardrails import EffectiveGuardrails, effective
+from stagewise.components.apis import ProjectServices
+from stagewise.components.guardrails import Guardrails, GuardrailsArgs
+from stagewise.stacks.config import ConfigError, StackConfig
+from stagewise.stacks.config.guardrails import EffectiveGuardrails, effective
 
 API = "modelarmor.googleapis.com"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pulumi
 
-from stacks import common
-from stacks.budget import billing_budget
-from stacks.guardrails import guardrails
-from stacks.config import StackConfig
+from stagewise.stacks import common
+from stagewise.stacks.budget import billing_budget
+from stagewise.stacks.guardrails import guardrails
+from stagewise.stacks.config import StackConfig
 
 
 def compose(config: StackConfig) -> None:

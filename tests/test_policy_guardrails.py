@@ -12,8 +12,8 @@ import pulumi_gcp as gcp
 import pytest
 from policy_fixtures import crun, prod
 
-from components.chat_service import ChatService, ChatServiceArgs, VpcEgress
-from components.guardrails import Guardrails, GuardrailsArgs
+from stagewise.components.chat_service import ChatService, ChatServiceArgs, VpcEgress
+from stagewise.components.guardrails import Guardrails, GuardrailsArgs
 
 RULE = "run-guardrails-enforced"
 NAME = f"projects/{f.PROJECT}/locations/{f.REGION}/templates/chat-guardrails"
@@ -60,7 +60,7 @@ def chat(name: str = "chat", *, template_name: str | None = NAME, enforcement: s
 
 
 def components(enforcement: str = "INSPECT_AND_BLOCK") -> None:
-    """Our own Guardrails wired into our own ChatService, as stacks/common.py wires them."""
+    """Our own Guardrails wired into our own ChatService, as stagewise/stacks/common.py wires them."""
     guard = Guardrails("guardrails", GuardrailsArgs(project=f.PROJECT, location=f.REGION, enforcement=enforcement,
                                                     labels=f.labels()))
     ChatService("chat", ChatServiceArgs(

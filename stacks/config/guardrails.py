@@ -1,4 +1,4 @@
-"""`stagewise:guardrails` — Model Armor screening of prompts and answers (components/guardrails.py).
+"""`stagewise:guardrails` — Model Armor screening of prompts and answers (stagewise/components/guardrails.py).
 
 Stage defaults (a stack writes only what it wants otherwise): off in the MVP (screening is priced
 per token), inspect-only in staging (every decision logged, nothing refused: tune the filters on
@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from stacks.config.base import Section
+from stagewise.stacks.config.base import Section
 
 # https://docs.cloud.google.com/model-armor/locations (regions and the two multi-regions)
 MODEL_ARMOR_LOCATIONS: frozenset[str] = frozenset({

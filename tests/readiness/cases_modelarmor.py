@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pulumi_gcp as gcp
 from harness import PROJECT, fail, ok
 
-from components.guardrails import Guardrails, GuardrailsArgs
+from stagewise.components.guardrails import Guardrails, GuardrailsArgs
 
 
 def template(location: str = "us-central1", template_id: str = "chat-guardrails") -> Callable[[], None]:
