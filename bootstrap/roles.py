@@ -68,6 +68,8 @@ TYPE_ROLES: dict[str, tuple[str, ...]] = {
     "gcp:vertex/aiEndpointWithModelGardenDeployment:AiEndpointWithModelGardenDeployment": ("roles/aiplatform.user",),
     # Budgets live on the billing account, not the project: granted there when configured.
     "gcp:billing/budget:Budget": ("roles/billing.costsManager",),
+    # Managing Model Armor templates takes Model Armor Admin (https://docs.cloud.google.com/model-armor/manage-templates).
+    "gcp:modelarmor/template:Template": ("roles/modelarmor.admin",),
     # An explicit provider (the budget's, with a quota project) is configuration, not a cloud resource.
     "pulumi:providers:gcp": (),
 }
@@ -89,15 +91,17 @@ _NETWORKED = (
 # under a custom role, and a budget).
 STAGE_ROLES: dict[str, tuple[str, ...]] = {
     "mvp": _SERVERLESS,
-    "staging": _SERVERLESS + _NETWORKED,
-    "prod": _SERVERLESS + _NETWORKED + ("roles/cloudscheduler.admin", "roles/iam.roleAdmin", "roles/billing.costsManager"),
+    # staging and prod declare a Model Armor template (stagewise:guardrails; the MVP has none unless a stack turns it on)
+    "staging": _SERVERLESS + _NETWORKED + ("roles/modelarmor.admin",),
+    "prod": _SERVERLESS + _NETWORKED + ("roles/cloudscheduler.admin", "roles/iam.roleAdmin", "roles/billing.costsManager",
+                                        "roles/modelarmor.admin"),
 }
 
 # Project roles the stacks grant to their own runtime service accounts. The deployer's
 # projectIamAdmin is conditioned on these, so it can't grant itself (or anyone) more.
 GRANTABLE_ROLES: tuple[str, ...] = (
     "roles/aiplatform.user", "roles/artifactregistry.reader", "roles/cloudtrace.agent", "roles/datastore.user",
-    "roles/logging.configWriter", "roles/logging.logWriter", "roles/logging.viewer", "roles/monitoring.editor",
+    "roles/logging.configWriter", "roles/logging.logWriter", "roles/logging.viewer", "roles/modelarmor.user", "roles/monitoring.editor",
     "roles/monitoring.metricWriter", "roles/monitoring.viewer", "roles/secretmanager.secretAccessor",
     "roles/storage.objectUser", "roles/storage.objectViewer",
 )

@@ -82,6 +82,8 @@ def variants(stage: str) -> list[tuple[str, dict[str, Any]]]:
         # Data Access audit logs (on by default in prod only; mvp and staging may turn them on).
         ("audit logs", {"stagewise:logging": {**dict(base.get("stagewise:logging") or {}), "dataAccessAuditLogs": True}}),
     ]
+    if stage == "mvp":  # guardrails are off in the MVP unless a stack turns them on
+        found.append(("guardrails", {"stagewise:guardrails": {"enabled": True}}))
     if stage in ("staging", "prod"):
         for mode, settings in _INFERENCE.items():
             found.append((f"inference {mode}", {"stagewise:inference": settings}))

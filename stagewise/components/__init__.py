@@ -10,6 +10,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE: dict[str, str] = {
+    "Guardrails": "guardrails",
+    "GuardrailsArgs": "guardrails",
     "ProjectAuditLogs": "audit_logs",
     "ProjectAuditLogsArgs": "audit_logs",
     "SlackChannel": "alerting",
@@ -68,6 +70,8 @@ _WHERE: dict[str, str] = {
 }
 
 __all__ = [
+    "Guardrails",
+    "GuardrailsArgs",
     "ProjectAuditLogs",
     "ProjectAuditLogsArgs",
     "Alerting",
@@ -138,6 +142,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from stagewise.components.guardrails import Guardrails, GuardrailsArgs
     from stagewise.components.audit_logs import ProjectAuditLogs, ProjectAuditLogsArgs
     from stagewise.components.alerting import SlackChannel, PagerDutyChannel, Thresholds, InferenceSignals, AlertingArgs, Alerting
     from stagewise.components.apis import ProjectServicesArgs, ProjectServices

@@ -700,3 +700,5 @@ def vertex_deployment(resource: DeclaredResource, ctx: Context) -> list[LineItem
             charges.append(ctx.charge("vertex_ai", f"accelerator.{accelerator}", region, f"{accelerator} hours", replicas * accelerators * hours, "fixed"))
 
     return [ctx.line(resource, region, build)]
+
+from stagewise.cost import rules_modelarmor as _rules_modelarmor  # noqa: E402,F401  (registers the Model Armor rule)

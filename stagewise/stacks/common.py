@@ -14,6 +14,7 @@ from stagewise.components.audit_logs import ProjectAuditLogs, ProjectAuditLogsAr
 from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
 from stagewise.components.chat_service import ChatService, ChatServiceArgs, GrantHook, TrafficSplit, VpcEgress
 from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
+from stagewise.components.guardrails import Guardrails
 from stagewise.components.iam import BucketRole, Grant, ProjectRole
 from stagewise.components.inference import InferenceEndpoint, InferenceEndpointArgs, ManagedModel
 from stagewise.components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
@@ -41,7 +42,11 @@ BASE_APIS = (
 
 
 def enable_apis(config: StackConfig, extra: tuple[str, ...] = ()) -> ProjectServices:
+    from stagewise.stacks import guardrails
+
     services = [*BASE_APIS, *extra, *config.extra_apis]
+    if guardrails.settings(config) is not None:  # also checks the guardrails config, before any resource
+        services.append(guardrails.API)
     return ProjectServices("apis", ProjectServicesArgs(project=config.gcp.project, services=services))
 
 
@@ -197,6 +202,8 @@ class ServiceWiring:
     account_id: str | None = None
     # Other endpoints the service calls (e.g. staging's test VM): granted before the service too.
     also_calls: tuple[InferenceEndpoint, ...] = ()
+    # Model Armor screening (stagewise/stacks/guardrails.py): its template via env, roles/modelarmor.user.
+    guardrails: Guardrails | None = None
 
 
 def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring: ServiceWiring) -> ChatService:
@@ -222,10 +229,15 @@ def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring:
         env["CHAT_ALLOWED_PROMPT_VERSIONS"] = ",".join(service.allowed_prompt_versions)
     if config.firestore.ttl_days:
         env["CHAT_TTL_DAYS"] = str(config.firestore.ttl_days)
+    if wiring.guardrails is not None:
+        env.update(wiring.guardrails.client_env)
+        grants.append(wiring.guardrails.client_role())
     env.update(service.env)
     env.update(wiring.extra_env or {})
     secret_ids = list(service.secret_env.values())
     ready = [*wiring.apis.ready, *wiring.secrets.ready(secret_ids)]
+    if wiring.guardrails is not None:  # the template exists before the first revision screens with it
+        ready += wiring.guardrails.ready
 
     def endpoint_grants(endpoint: InferenceEndpoint) -> GrantHook:
         # Declared before the service (which waits for them), under the names they always had.

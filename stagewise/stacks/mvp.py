@@ -7,6 +7,7 @@ import pulumi
 
 from stagewise.stacks import common
 from stagewise.stacks.budget import billing_budget
+from stagewise.stacks.guardrails import guardrails
 from stagewise.stacks.config import StackConfig
 
 
@@ -18,9 +19,11 @@ def compose(config: StackConfig) -> None:
     buckets = common.bucket_set(config, apis)
     secrets = common.secret_set(config, apis, list(config.service.secret_env.values()))
     endpoint = common.managed_model(config)
+    guard = guardrails(config, apis)
     data_buckets = [key for key, bucket in config.buckets.items() if bucket.bucket_class == "data"]
     wiring = common.ServiceWiring(
-        image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis, secrets=secrets
+        image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis, secrets=secrets,
+        guardrails=guard,
     )
     chat = common.chat_service("chat", config, config.service, wiring)
     common.error_metric("chat-errors", config, chat)
@@ -33,3 +36,5 @@ def compose(config: StackConfig) -> None:
     pulumi.export("buckets", buckets.names)
     pulumi.export("image", image.ref)
     pulumi.export("revisions", {config.service.name: chat.latest_revision})
+    if guard is not None:
+        pulumi.export("guardrails_template", guard.template_name)

@@ -34,6 +34,7 @@ from stagewise.stacks.config.edge import EdgeConfig
 from stagewise.stacks.config.inference import ManagedInferenceConfig
 from stagewise.stacks.config.network import NetworkConfig
 from stagewise.stacks.config.releases import check_release
+from stagewise.stacks.guardrails import guardrails
 
 REQUIRED_BUCKETS = ("data", "logs", "backups")
 
@@ -172,6 +173,7 @@ def compose(config: StackConfig) -> None:
     data_buckets = [key for key, bucket in config.buckets.items() if bucket.bucket_class == "data"]
     release = config.release
     version = config.service.prompt_version
+    guard = guardrails(config, apis)
 
     services: dict[str, ChatService] = {}
     for region in settings.regions:
@@ -179,7 +181,7 @@ def compose(config: StackConfig) -> None:
             f"chat-{region}", config, config.service,
             common.ServiceWiring(
                 image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets,
-                apis=apis, secrets=secrets, region=region,
+                apis=apis, secrets=secrets, region=region, guardrails=guard,
                 # Everything leaves through the VPC: the model, Google APIs via Private Google Access, NAT for the rest.
                 vpc_egress=vpc.egress(region, all_traffic=True),
                 ingress="internal-and-cloud-load-balancing",
@@ -226,3 +228,5 @@ def compose(config: StackConfig) -> None:
     pulumi.export("firestore_database", database.name)
     pulumi.export("buckets", buckets.names)
     pulumi.export("image", image.ref)
+    if guard is not None:
+        pulumi.export("guardrails_template", guard.template_name)

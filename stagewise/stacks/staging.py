@@ -16,6 +16,7 @@ from stagewise.components.inference import InferenceEndpoint
 from stagewise.components.log_sink import LogSink, LogSinkArgs
 from stagewise.stacks import common, parts, partner_ranges
 from stagewise.stacks.config import StackConfig
+from stagewise.stacks.guardrails import guardrails
 from stagewise.stacks.config.partners import PartnerServiceConfig
 from stagewise.stacks.config.releases import check_release
 from stagewise.stacks.config.service import ServiceConfig
@@ -97,13 +98,14 @@ def compose(config: StackConfig) -> None:
     if test_plan is not None:
         test_endpoint = parts.inference_endpoint("test-inference", config, test_plan, vpc, client_regions=[region], depends_on=apis.ready)
     data_buckets = [key for key, bucket in config.buckets.items() if bucket.bucket_class == "data"]
+    guard = guardrails(config, apis)
 
     release = config.release
     chat = common.chat_service(
         "chat", config, config.service,
         common.ServiceWiring(
             image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis,
-            secrets=secrets, vpc_egress=parts.egress_for(plan, vpc, region),
+            secrets=secrets, vpc_egress=parts.egress_for(plan, vpc, region), guardrails=guard,
             traffic=parts.release_traffic(config.service.name, release, config.service.prompt_version, region) if release else (),
         ),
     )
@@ -121,7 +123,7 @@ def compose(config: StackConfig) -> None:
         "partners", config, partner_service_config(config, partners),
         common.ServiceWiring(
             image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis,
-            secrets=secrets, vpc_egress=partner_egress, extra_env=extra_env, also_calls=also_calls,
+            secrets=secrets, vpc_egress=partner_egress, extra_env=extra_env, also_calls=also_calls, guardrails=guard,
             traffic=parts.release_traffic(partners.name, partners.release, partners.prompt_version, region),
         ),
     )
@@ -168,3 +170,5 @@ def compose(config: StackConfig) -> None:
     pulumi.export("image", image.ref)
     # What a later release names as its previous revision (stagewise/stacks/config/releases.py).
     pulumi.export("revisions", {config.service.name: chat.latest_revision, partners.name: partner.latest_revision})
+    if guard is not None:
+        pulumi.export("guardrails_template", guard.template_name)

@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 
 from . import auth
 from .errors import ApiError, error_body, invalid, not_found
+from .guardrails import GuardrailBlocked, guard_stream, screen_prompts, screen_reply
 from .logs import FIELDS
 from .prompts import PromptConfig
 from .providers.base import Completion, Delta, UpstreamError, UpstreamRequest, Usage
@@ -86,6 +87,7 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
         for m in body.messages
         if m.role in ("user", "assistant")
     ]
+    await screen_prompts(runtime.guardrails, new_messages, fields)  # refuses, or redacts what is stored
     if settings.log_content:
         fields["request_messages"] = [{"role": m.role, "content": m.text()} for m in body.messages]
     ctx = ChatContext(
@@ -110,11 +112,15 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
     deadline = time.monotonic() + settings.request_deadline_s
     if body.stream:
         outcome: list[Outcome] = []
-        events = runtime.router.stream(routes, upstream, deadline, outcome)
+        events = guard_stream(runtime.guardrails, runtime.router.stream(routes, upstream, deadline, outcome), fields)
         try:
             first = await before_cutoff(runtime, anext(events), fields)
         except AllUpstreamsFailed as exc:
             raise upstream_failure(runtime, fields, exc) from None
+        except GuardrailBlocked as exc:  # refused before a byte was sent: a plain error response
+            note_outcome(fields, outcome[0], ctx)
+            await persist(runtime, ctx, outcome[0], "", "content_filter", Usage())
+            raise exc.verdict.error() from None
         note_outcome(fields, outcome[0], ctx)
         if ctx.is_new:
             # The response headers name the conversation before the answer exists, so a new one
@@ -141,6 +147,10 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
         raise upstream_failure(runtime, fields, exc) from None
     note_outcome(fields, result, ctx)
     fields["ttft_ms"] = fields["latency_to_answer_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
+    verdict = await screen_reply(runtime.guardrails, completion.text, fields)
+    if verdict is not None and verdict.blocked:  # stored as refused, without the refused text
+        await persist(runtime, ctx, result, "", "content_filter", completion.usage)
+        raise verdict.error()
     await persist(runtime, ctx, result, completion.text, completion.finish_reason, completion.usage)
     headers["X-Model"] = result.route.model
     headers["X-Fallback-Used"] = "true" if result.fallback_used else "false"
@@ -412,6 +422,13 @@ async def sse(
         with contextlib.suppress(Exception):  # the failure is in the log line's fields
             await persist(runtime, ctx, outcome, "".join(parts), "error", Usage())
         yield error_event("the model stream failed: " + str(exc)[:200], "api_error", "upstream_error")
+        return
+    except GuardrailBlocked as exc:  # stored as refused, without the refused text
+        stored = True
+        with contextlib.suppress(Exception):
+            await persist(runtime, ctx, outcome, "", "content_filter", Usage())
+        error = exc.verdict.error()
+        yield error_event(error.message, error.type, error.code or "guardrail")
         return
     finally:
         if pending is not None and not pending.done():

@@ -13,11 +13,12 @@ from .limits import RateLimiter
 from .logs import JsonLog
 from .prompts import PromptConfig, load_all
 from .router import Router
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     import aiohttp
 
+    from .guardrails import Guardrails
     from .providers.google_identity import GoogleTokenSource
     from .store.base import Store
 
@@ -78,6 +79,8 @@ class Runtime:
     drain: Drain
     allowed_models: dict[str, frozenset[str]] = field(default_factory=dict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Model Armor screening (chatapp/guardrails.py); None when CHAT_GUARDRAILS_TEMPLATE is unset
+    guardrails: Guardrails | None = None
 
     async def close(self) -> None:
         for provider in {id(p): p for p in self.router.providers.values()}.values():
@@ -117,6 +120,11 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
                     api_key=settings.gemini_api_key,
                     base_url=settings.gemini_base_url,
                 )
+    try:
+        guardrails = _guardrails(env, session)
+    except BaseException:
+        await session.close()
+        raise
     if store is None:
         from .store import make_store
 
@@ -142,7 +150,19 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
         session=session,
         drain=Drain(settings.shutdown_grace_s),
         allowed_models=allowed,
+        guardrails=guardrails,
     )
+
+
+def _guardrails(env: dict[str, str] | None, session: aiohttp.ClientSession) -> Guardrails | None:
+    import os
+
+    from .guardrails import Guardrails, GuardrailSettingsError
+
+    try:
+        return Guardrails.from_env(env if env is not None else dict(os.environ), session)
+    except GuardrailSettingsError as exc:
+        raise SettingsError(exc.problems) from None
 
 
 def _token_source(settings: Settings) -> GoogleTokenSource | None:

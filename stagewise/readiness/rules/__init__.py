@@ -35,6 +35,7 @@ FAMILIES: Sequence[str] = (
     "monitoring",
     "logging",
     "vertex",
+    "modelarmor",
     "registry",
     "scheduler",
     "billing",

@@ -11,6 +11,7 @@ from stagewise.stacks.config.budget import BudgetConfig
 from stagewise.stacks.config.alerting import AlertingConfig
 from stagewise.stacks.config.edge import EdgeConfig
 from stagewise.stacks.config.failover import FailoverConfig
+from stagewise.stacks.config.guardrails import GuardrailsConfig
 from stagewise.stacks.config.inference import GpuVmInferenceConfig, InferenceConfig, ManagedInferenceConfig
 from stagewise.stacks.config.network import NetworkConfig
 from stagewise.stacks.config.observability import LoggingConfig
@@ -78,6 +79,10 @@ class StackConfig(Section):
     extra_apis: list[str] = Field(default_factory=list, description="more Google APIs to enable (e.g. translate.googleapis.com)")
     usage: UsageConfig = Field(default_factory=lambda: UsageConfig(), description="expected traffic; drives the cost estimate")
     budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(), description="monthly budget (USD) and its alert thresholds")
+    guardrails: GuardrailsConfig | None = Field(
+        None, description="Model Armor screening of prompts and answers (default: off in mvp, inspect-only in staging, "
+        "inspect-and-block in prod)"
+    )
 
     _buckets = field_validator("buckets")(classmethod(lambda cls, v: check_bucket_keys(v)))
 
