@@ -42,6 +42,7 @@ class UsageProfile:
     vm_hours: float
     gpu_service_hours: float
     endpoint_hours: float
+    self_hosted_availability: float | None = None
 
     def describe(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -79,6 +80,7 @@ USAGE_DOCS: dict[str, str] = {
     "vm_hours": "hours each VM / managed-instance-group instance runs per month (730 = always on)",
     "gpu_service_hours": "hours a scale-to-zero GPU Cloud Run service has an instance up per month",
     "endpoint_hours": "hours each Vertex AI endpoint replica runs per month (730 = always on)",
+    "self_hosted_availability": "share of calls a self-hosted model server can answer (0..1); unset: the share of the month it runs",
 }
 
 _BASE = UsageProfile(
@@ -165,6 +167,7 @@ class UsageConfig(Section):
     vm_hours: float | None = Field(None, ge=0, le=744, description=USAGE_DOCS["vm_hours"])
     gpu_service_hours: float | None = Field(None, ge=0, le=744, description=USAGE_DOCS["gpu_service_hours"])
     endpoint_hours: float | None = Field(None, ge=0, le=744, description=USAGE_DOCS["endpoint_hours"])
+    self_hosted_availability: float | None = Field(None, ge=0, le=1, description=USAGE_DOCS["self_hosted_availability"])
 
     @field_validator("bucket_gb")
     @classmethod

@@ -169,23 +169,59 @@ def _model_key(model: str) -> str:
     return re.sub(r"-(\d{3}|preview(-[\w-]+)?|latest)$", "", name)
 
 
-def model_token_lines(resource: DeclaredResource, ctx: Context, container: dict[str, Any], requests: float) -> list[LineItem]:
-    """Gemini tokens the service's requests spend, read from the models its environment names.
+def self_hosted_availability(ctx: Context) -> tuple[float, str]:
+    """Share of the month a self-hosted model server can answer (arrivals assumed even over the month).
 
-    CHAT_VERTEX_MODEL is a Gemini primary; CHAT_FALLBACK_MODEL is the Gemini fallback, taking
-    `fallback_share` of the calls (all other calls go to the primary, self-hosted or Gemini).
+    A GPU Cloud Run service or a Vertex endpoint answers whenever called (scale-to-zero starts an
+    instance); a VM or instance group answers only while an instance runs: its average instances,
+    capped at 1. `self_hosted_availability` in the usage profile replaces the derived figure.
     """
+    if ctx.usage.self_hosted_availability is not None:
+        return ctx.usage.self_hosted_availability, "self_hosted_availability from the usage profile"
+    if any(_gpu_count(s.inputs) for s in ctx.of_types(RUN_SERVICE)) or ctx.of_types(VERTEX_DEPLOYMENT):
+        return 1.0, "the model server starts on demand"
+    fleet = vm_fleet(ctx)
+    if not fleet:
+        return 1.0, "no self-hosted server declared here"
+    share = min(max(count for _, count, _ in fleet), 1.0)
+    return share, f"the model server runs {share * HOURS_PER_MONTH:,.0f} of {HOURS_PER_MONTH:g} h a month"
+
+
+def chain_shares(env: dict[str, str], ctx: Context) -> list[tuple[str | None, float, str]]:
+    """(Gemini model or None for the self-hosted server, share of calls it answers, why), in chain order.
+
+    The app tries CHAT_OPENAI_MODEL (self-hosted) first, then CHAT_VERTEX_MODEL, then
+    CHAT_FALLBACK_MODEL (app/configs/*.yaml; a repeated model is dropped). Each entry answers the
+    calls that reach it while it is available, less `fallback_share` that fail over to the next;
+    the last entry answers everything that reaches it.
+    """
+    entries: list[tuple[str | None, float, str]] = []
+    if env.get("CHAT_OPENAI_MODEL"):
+        availability, why = self_hosted_availability(ctx)
+        entries.append((None, availability, f"CHAT_OPENAI_MODEL (self-hosted; {why})"))
+    seen: set[str] = set()
+    for var, role in (("CHAT_VERTEX_MODEL", "primary Gemini"), ("CHAT_FALLBACK_MODEL", "fallback Gemini")):
+        model = env.get(var)
+        if model and _model_key(model) not in seen:
+            seen.add(_model_key(model))
+            entries.append((model, 1.0, f"{var} ({role})"))
+    shares: list[tuple[str | None, float, str]] = []
+    reaching = 1.0
+    for index, (model, availability, why) in enumerate(entries):
+        last = index == len(entries) - 1
+        answered = reaching if last else reaching * availability * (1 - ctx.usage.fallback_share)
+        shares.append((model, answered, why))
+        reaching -= answered
+    return shares
+
+
+def model_token_lines(resource: DeclaredResource, ctx: Context, container: dict[str, Any], requests: float) -> list[LineItem]:
+    """Gemini tokens the service's requests spend, following the model chain its environment names."""
     env = _env(container)
     if not requests:
         return []
     usage = ctx.usage
-    fallback = env.get("CHAT_FALLBACK_MODEL")
-    fallback_share = usage.fallback_share if fallback else 0.0
-    models: list[tuple[str, float, str]] = []
-    if env.get("CHAT_VERTEX_MODEL"):
-        models.append((env["CHAT_VERTEX_MODEL"], 1 - fallback_share, "CHAT_VERTEX_MODEL (primary)"))
-    if fallback:
-        models.append((fallback, fallback_share, "CHAT_FALLBACK_MODEL (fallback)"))
+    models = [(model, share, why) for model, share, why in chain_shares(env, ctx) if model is not None]
     lines = []
     for model, fraction, source in models:
         key = _model_key(model)
@@ -193,7 +229,7 @@ def model_token_lines(resource: DeclaredResource, ctx: Context, container: dict[
 
         def build(charges: list[Charge], notes: list[str], key: str = key, calls: float = calls, fraction: float = fraction, source: str = source) -> None:
             notes.append(
-                f"{calls:,.0f} calls ({fraction:.0%} of this service's requests) to {source} × "
+                f"{calls:,.0f} calls ({fraction:.1%} of this service's requests) to {source} × "
                 f"{usage.input_tokens_per_request:g} input / {usage.output_tokens_per_request:g} output tokens"
             )
             charges.append(ctx.charge("vertex_ai", f"tokens_in.{key}", "global", "input tokens", calls * usage.input_tokens_per_request, "usage"))
@@ -384,16 +420,36 @@ def uptime_check(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
 # ---------------------------------------------------------------- load balancer, Cloud Armor, NAT, IPs
 
 
-@rule("gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule")
+FORWARDING_RULES = ("gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/forwardingRule:ForwardingRule")
+
+
+def _rule_scope(resource: DeclaredResource, ctx: Context) -> str:
+    return "global" if resource.type.endswith("GlobalForwardingRule") else region_of(resource.inputs.get("region"), ctx.region)
+
+
+@rule(*FORWARDING_RULES)
 def forwarding_rule(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
-    # Global rules and each region's rules are counted separately for the "first 5" tier.
-    scope = "global" if resource.type.endswith("GlobalForwardingRule") else region_of(resource.inputs.get("region"), ctx.region)
-    nth = ctx.next_count(f"forwarding-rules:{scope}")
-    price_id = "forwarding_rule_first5" if nth <= 5 else "forwarding_rule_additional"
+    """The first 5 rules of a scope cost one flat $0.025/h together; each rule past 5 adds $0.01/h.
+
+    https://cloud.google.com/load-balancing/pricing ("First 5 forwarding rules $0.025 per hour";
+    "Per additional forwarding rule $0.01 per hour"), searched 2026-12-01. Global rules and each
+    region's rules are counted separately. The minimum lands on the scope's first rule (by URN);
+    rules 2–5 are covered by it.
+    """
+    scope = _rule_scope(resource, ctx)
+    peers = sorted((r for r in ctx.of_types(*FORWARDING_RULES) if _rule_scope(r, ctx) == scope), key=lambda r: r.urn)
+    nth = peers.index(resource) + 1 if resource in peers else 1
+    if 1 < nth <= 5:
+        return [LineItem(resource.urn, resource.type, resource.name, "free",
+                         reason=f"covered by the flat charge for the first 5 forwarding rules ({scope}), billed on {peers[0].name}")]
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"forwarding rule #{nth} of the project ({scope}), up all month")
-        charges.append(ctx.charge("load_balancing", price_id, "global", "forwarding rule hours", HOURS_PER_MONTH, "fixed"))
+        if nth == 1:
+            notes.append(f"flat charge for the first 5 forwarding rules of the project ({scope}): {min(len(peers), 5)} declared")
+            charges.append(ctx.charge("load_balancing", "forwarding_rule_first5", "global", "first 5 forwarding rules (flat)", HOURS_PER_MONTH, "fixed"))
+        else:
+            notes.append(f"forwarding rule #{nth} of the project ({scope}), past the first 5, up all month")
+            charges.append(ctx.charge("load_balancing", "forwarding_rule_additional", "global", "forwarding rule hours", HOURS_PER_MONTH, "fixed"))
 
     return [ctx.line(resource, "global", build)]
 
@@ -452,11 +508,14 @@ def router_nat(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     manual_ips = len(inputs.get("natIps") or [])
     # AUTO_ONLY allocates addresses as endpoints need them: at least one while anything egresses.
     ips = manual_ips if inputs.get("natIpAllocateOption") == "MANUAL_ONLY" else max(1, math.ceil(vms / 32))
-    nats = len([n for n in ctx.of_types(resource.type) if region_of(n.inputs.get("region"), ctx.region) == region])
+    # nat_gb is what leaves the project through NAT: each gateway processes the part that passes
+    # through it, so the volume is split over the gateways, never billed in full on each.
+    # https://cloud.google.com/nat/pricing (data processed by the gateway), searched 2026-12-01.
+    nats = max(len(ctx.of_types(resource.type)), 1)
 
     def build(charges: list[Charge], notes: list[str]) -> None:
         notes.append(f"{vms:.2f} VMs on average in {region} use the gateway (Cloud Run direct VPC egress adds no VM-hours here); "
-                     f"{ctx.usage.nat_gb / nats:g} GiB processed; {ips} external IP(s)")
+                     f"{ctx.usage.nat_gb / nats:g} GiB processed (nat_gb split over {nats} gateway(s)); {ips} external IP(s)")
         if vms > 32:
             charges.append(ctx.charge("cloud_nat", "gateway_hour_cap", region, "gateway hours (over 32 VMs)", HOURS_PER_MONTH, "fixed"))
         else:
@@ -472,11 +531,23 @@ def router_nat(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
 def address(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     if str(resource.inputs.get("addressType") or "EXTERNAL") != "EXTERNAL":
         return [LineItem(resource.urn, resource.type, resource.name, "free", reason="internal addresses have no charge")]
+    rules = ctx.dependents(resource, *FORWARDING_RULES)
+    if rules:
+        # https://cloud.google.com/vpc/network-pricing (IP address pricing): an external address in
+        # use by a forwarding rule has no charge; the rule's own hours are billed on the rule.
+        return [LineItem(resource.urn, resource.type, resource.name, "free",
+                         reason="an external address in use by a forwarding rule has no charge (billed as the rule)")]
     region = region_of(resource.inputs.get("region"), "global")
 
+    in_use = bool(ctx.dependents(resource, INSTANCE, *TEMPLATES))
+
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append("a reserved external address in use all month")
-        charges.append(ctx.charge("network", "static_ip_in_use", region, "IP hours", HOURS_PER_MONTH, "fixed"))
+        if in_use:
+            notes.append("a reserved external address in use by a VM all month")
+            charges.append(ctx.charge("network", "static_ip_in_use", region, "IP hours", HOURS_PER_MONTH, "fixed"))
+        else:
+            notes.append("a reserved external address that nothing in this program uses: billed as unused")
+            charges.append(ctx.charge("network", "static_ip_unused", region, "IP hours", HOURS_PER_MONTH, "fixed"))
 
     return [ctx.line(resource, region, build)]
 
