@@ -14,6 +14,7 @@ from typing import Any
 from stagewise.cost.context import Context
 from stagewise.cost.model import HOURS_PER_MONTH, SECONDS_PER_MONTH, Charge, Kind, LineItem
 from stagewise.cost.prices import NoPrice
+from stagewise.cost.traffic import Uptime, gpu_count, log_gb, nat_gb, request_serving_services, scale_to_zero_uptime, service_requests, total_requests
 from stagewise.engine import DeclaredResource
 from stagewise.summary import lookup
 
@@ -93,14 +94,30 @@ def _env(container: dict[str, Any]) -> dict[str, str]:
     return {str(e.get("name")): str(e.get("value")) for e in container.get("envs") or [] if "value" in e}
 
 
-def request_serving_services(ctx: Context) -> list[DeclaredResource]:
-    """Cloud Run services that take chat requests: those without a GPU (GPU services serve a model)."""
-    return [s for s in ctx.of_types(RUN_SERVICE) if not _gpu_count(s.inputs)]
+_gpu_count = gpu_count
 
 
-def _gpu_count(inputs: dict[str, Any]) -> int:
-    limits = lookup(inputs, "template.containers[0].resources.limits") or {}
-    return int(number(limits.get("nvidia.com/gpu"), 0))
+def self_hosted_requests(ctx: Context) -> float:
+    """Requests a month the self-hosted model server answers: each service's share from its chain."""
+    total = 0.0
+    for service in request_serving_services(ctx):
+        env = _env(lookup(service.inputs, "template.containers[0]") or {})
+        share = sum(fraction for model, fraction, _ in chain_shares(env, ctx) if model is None)
+        total += service_requests(service, ctx) * share
+    return total
+
+
+def gpu_service_uptime(resource: DeclaredResource, ctx: Context, minimum: int) -> Uptime:
+    inputs = resource.inputs
+    if ctx.usage.gpu_service_hours is not None:
+        seconds = max(minimum * SECONDS_PER_MONTH, ctx.usage.gpu_service_hours * 3600)
+        return Uptime(seconds, f"gpu_service_hours={ctx.usage.gpu_service_hours:g} from the usage profile (or min instances all month)")
+    gpu_services = [s for s in ctx.of_types(RUN_SERVICE) if _gpu_count(s.inputs)]
+    requests = self_hosted_requests(ctx) / max(len(gpu_services), 1)
+    concurrency = number(lookup(inputs, "template.maxInstanceRequestConcurrency"), 80)
+    high = lookup(inputs, "template.scaling.maxInstanceCount")
+    return scale_to_zero_uptime(ctx, requests, ctx.usage.model_seconds_per_request, concurrency, minimum,
+                                int(number(high, 0)) or None)
 
 
 def _min_instances(inputs: dict[str, Any]) -> int:
@@ -120,20 +137,18 @@ def cloud_run_service(resource: DeclaredResource, ctx: Context) -> list[LineItem
     gpus = _gpu_count(inputs)
     cpu_idle = (container.get("resources") or {}).get("cpuIdle", True) is not False
     minimum = _min_instances(inputs)
-    serving = request_serving_services(ctx)
-    share = 1 / len(serving) if resource in serving else 0.0
-    requests = ctx.usage.requests_per_month * share
+    requests = service_requests(resource, ctx)
+    share = requests / ctx.usage.requests_per_month if ctx.usage.requests_per_month else 0.0
     active = requests * ctx.usage.backend_seconds_per_request
 
     def build(charges: list[Charge], notes: list[str]) -> None:
         notes.append(f"{cpu:g} vCPU, {mem:g} GiB per instance; min instances {minimum}")
         if gpus or not cpu_idle:
-            base = ctx.usage.gpu_service_hours * 3600 if gpus else active
-            instance_s = max(minimum * SECONDS_PER_MONTH, base)
+            uptime = gpu_service_uptime(resource, ctx, minimum) if gpus else Uptime(max(minimum * SECONDS_PER_MONTH, active), "")
+            instance_s = uptime.instance_seconds
             notes.append(
                 "instance-based billing (" + ("GPU services require it" if gpus else "cpu_idle=false")
-                + f"): {instance_s / 3600:,.0f} instance-hours"
-                + (f" (gpu_service_hours={ctx.usage.gpu_service_hours:g}, or min instances all month)" if gpus else "")
+                + f"): {instance_s / 3600:,.1f} instance-hours" + (f" ({uptime.why})" if uptime.why else "")
             )
             charges.append(ctx.charge("cloud_run", "cpu_instance", region, "CPU (instance-based)", instance_s * cpu, "fixed" if minimum else "usage"))
             charges.append(ctx.charge("cloud_run", "memory_instance", region, "memory (instance-based)", instance_s * mem, "fixed" if minimum else "usage"))
@@ -146,7 +161,7 @@ def cloud_run_service(resource: DeclaredResource, ctx: Context) -> list[LineItem
                 charges.append(ctx.charge("cloud_run", price_id, region, f"{gpus} × NVIDIA L4 GPU", instance_s * gpus, "fixed" if minimum else "usage", free=False))
         else:
             notes.append(
-                f"request-based billing: {requests:,.0f} requests ({share:.0%} of requests_per_month) × "
+                f"request-based billing: {requests:,.0f} requests ({share:.0%} of requests_per_month; requests_by_service) × "
                 f"{ctx.usage.backend_seconds_per_request:g} s = {active:,.0f} instance-seconds"
             )
             charges.append(ctx.charge("cloud_run", "cpu_request", region, "CPU while serving", active * cpu, "usage"))
@@ -250,7 +265,7 @@ def firestore_database(resource: DeclaredResource, ctx: Context) -> list[LineIte
     default_db = inputs.get("name", "(default)") == "(default)"
     databases = ctx.of_types(FIRESTORE_DB)
     share = 1 / len(databases)
-    requests = ctx.usage.requests_per_month * share
+    requests = total_requests(ctx) * share
     u = ctx.usage
     pitr = inputs.get("pointInTimeRecoveryEnablement") == "POINT_IN_TIME_RECOVERY_ENABLED"
 
@@ -293,6 +308,12 @@ def firestore_backups(resource: DeclaredResource, ctx: Context) -> list[LineItem
 # ---------------------------------------------------------------- Cloud Storage
 
 
+def _delete_after_days(inputs: dict[str, Any]) -> float | None:
+    ages = [number(lookup(r, "condition.age"), 0) for r in inputs.get("lifecycleRules") or []
+            if str(lookup(r, "action.type") or "") == "Delete" and lookup(r, "condition.age")]
+    return min(ages) if ages else None
+
+
 @rule("gcp:storage/bucket:Bucket")
 def storage_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     inputs = resource.inputs
@@ -304,9 +325,19 @@ def storage_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     sizes = ctx.usage.bucket_gb
     size = sizes.get(bucket_class, sizes.get("other", 0.0))
     u = ctx.usage
+    exports = [j for j in ctx.of_types("gcp:cloudscheduler/job:Job") if is_firestore_export(j)]
+    growth = ""
+    if bucket_class == "backups" and exports:
+        kept_days = _delete_after_days(inputs)
+        days = min(u.months_in_operation * 365 / 12, kept_days if kept_days is not None else math.inf)
+        per_export = u.firestore_gb * u.export_share_of_firestore_gb
+        size = per_export * export_days_per_month(exports[0]) * days / (365 / 12)
+        growth = (f"{per_export:g} GiB per export × {export_days_per_month(exports[0]):.1f} a month, kept "
+                  + (f"{kept_days:g} days" if kept_days is not None else "with no delete rule")
+                  + f": {size:,.1f} GiB in month {u.months_in_operation:g}")
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"{size:g} GiB stored ({bucket_class!r} bucket class from its label), {storage_class} class")
+        notes.append(growth or f"{size:g} GiB stored ({bucket_class!r} bucket class from its label), {storage_class} class")
         if (inputs.get("softDeletePolicy") or {}).get("retentionDurationSeconds", 0):
             notes.append("few deletions: soft-deleted objects (billed while retained) not included")
         charges.append(ctx.charge("cloud_storage", storage_class, location, f"{storage_class} storage", size, "usage"))
@@ -359,10 +390,10 @@ def log_metric(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
 @rule("gcp:logging/projectBucketConfig:ProjectBucketConfig")
 def log_bucket(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     retention = number(resource.inputs.get("retentionDays"), 30)
-    held = ctx.usage.log_gb * max(retention - 30, 0) / 30
+    held = log_gb(ctx) * max(retention - 30, 0) / 30
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"retention {retention:g} days: {held:g} GiB held past the included 30 days (all log_gb routed here)")
+        notes.append(f"retention {retention:g} days: {held:g} GiB held past the included 30 days (all project logs routed here)")
         charges.append(ctx.charge("logging", "retention", "global", "retention beyond 30 days", held, "usage"))
 
     return [ctx.line(resource, "global", build)]
@@ -381,12 +412,39 @@ def subnetwork(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     return [ctx.line(resource, region_of(resource.inputs.get("region"), ctx.region), build)]
 
 
+def is_firestore_export(job: DeclaredResource) -> bool:
+    return ":exportDocuments" in str(lookup(job.inputs, "httpTarget.uri") or "")
+
+
+def export_days_per_month(job: DeclaredResource) -> float:
+    days = cron_days_per_month(str(job.inputs.get("schedule") or ""))
+    return days if days is not None else 365 / 12
+
+
+def firestore_documents(ctx: Context) -> float:
+    return ctx.usage.firestore_gb * 2**20 / ctx.usage.firestore_document_kib
+
+
 @rule("gcp:cloudscheduler/job:Job")
 def scheduler_job(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
+    export = is_firestore_export(resource)
+    databases = ctx.of_types(FIRESTORE_DB)
+    location = region_of(databases[0].inputs.get("locationId"), ctx.region) if databases else ctx.region
+    location = location.lower() if location.lower() in ("nam5", "eur3") else location
+
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"schedule {resource.inputs.get('schedule')!r}; the work it triggers is billed by its target "
-                     "(a Firestore export, for one, reads every document)")
         charges.append(ctx.charge("scheduler", "job", "global", "scheduler job", 1, "fixed"))
+        if not export:
+            notes.append(f"schedule {resource.inputs.get('schedule')!r}; the work it triggers is billed by its target")
+            return
+        # An export reads every document: https://cloud.google.com/firestore/pricing (export and
+        # import operations are charged as document reads), searched 2026-12-01.
+        docs = firestore_documents(ctx)
+        days = export_days_per_month(resource)
+        notes.append(f"a Firestore export {days:.1f} times a month ({resource.inputs.get('schedule')!r}), each reading all "
+                     f"{docs:,.0f} documents ({ctx.usage.firestore_gb:g} GiB / {ctx.usage.firestore_document_kib:g} KiB each)")
+        # Counted without the free daily quota (the app's own reads use it up first in a busy stage).
+        charges.append(ctx.charge("firestore", "reads", location, "export document reads", docs * days, "usage", free=False))
 
     return [ctx.line(resource, region_of(resource.inputs.get("region"), ctx.region), build)]
 
@@ -484,10 +542,10 @@ def security_policy(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     rules = len(resource.inputs.get("rules") or [])
 
     def build(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"{rules} inline rule(s); every request evaluated ({ctx.usage.requests_per_month:,.0f} a month)")
+        notes.append(f"{rules} inline rule(s); every request evaluated ({total_requests(ctx):,.0f} a month)")
         charges.append(ctx.charge("cloud_armor", "policy", "global", "policy", 1, "fixed"))
         charges.append(ctx.charge("cloud_armor", "rule", "global", "rules", rules, "fixed"))
-        charges.append(ctx.charge("cloud_armor", "requests", "global", "requests evaluated", ctx.usage.requests_per_month, "usage"))
+        charges.append(ctx.charge("cloud_armor", "requests", "global", "requests evaluated", total_requests(ctx), "usage"))
 
     return [ctx.line(resource, "global", build)]
 
@@ -515,12 +573,12 @@ def router_nat(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
 
     def build(charges: list[Charge], notes: list[str]) -> None:
         notes.append(f"{vms:.2f} VMs on average in {region} use the gateway (Cloud Run direct VPC egress adds no VM-hours here); "
-                     f"{ctx.usage.nat_gb / nats:g} GiB processed (nat_gb split over {nats} gateway(s)); {ips} external IP(s)")
+                     f"{nat_gb(ctx) / nats:g} GiB processed (nat_gb + nat_kib_per_request, split over {nats} gateway(s)); {ips} external IP(s)")
         if vms > 32:
             charges.append(ctx.charge("cloud_nat", "gateway_hour_cap", region, "gateway hours (over 32 VMs)", HOURS_PER_MONTH, "fixed"))
         else:
             charges.append(ctx.charge("cloud_nat", "vm_hour", region, "VM-hours on the gateway", vms * HOURS_PER_MONTH, "fixed"))
-        charges.append(ctx.charge("cloud_nat", "data", region, "data processed", ctx.usage.nat_gb / nats, "usage"))
+        charges.append(ctx.charge("cloud_nat", "data", region, "data processed", nat_gb(ctx) / nats, "usage"))
         if ips:
             charges.append(ctx.charge("cloud_nat", "ip_hour", region, "NAT IP hours", ips * HOURS_PER_MONTH, "fixed"))
 
@@ -640,7 +698,7 @@ def cron_days_per_month(cron: str) -> float | None:
     return len(days) * 365 / 12 / 7
 
 
-def group_hours(group: DeclaredResource, ctx: Context) -> tuple[float, str]:
+def group_hours(group: DeclaredResource, ctx: Context, with_load: bool = True) -> tuple[float, str]:
     """Instance-hours a month of a managed instance group, from its autoscaler or target size."""
     hours = min(ctx.usage.vm_hours, HOURS_PER_MONTH)
     autoscalers = ctx.dependents(group, *AUTOSCALERS)
@@ -659,7 +717,13 @@ def group_hours(group: DeclaredResource, ctx: Context) -> tuple[float, str]:
             raise NoPrice(f"scaling schedule {schedule.get('schedule')!r}: only day-of-week cron schedules are understood")
         total += extra * days * duration
         why += f" + schedule {schedule.get('schedule')!r}: {extra} more × {duration:g} h × {days:.1f} days"
-    return total, why + f" (max {high}; load-driven scale-out not included)"
+    if not with_load:
+        return total, why
+    # Load beyond the scheduled floor: the self-hosted calls × hold time, spread over the groups.
+    load = self_hosted_requests(ctx) * ctx.usage.model_seconds_per_request / 3600 / max(len(ctx.of_types(*MIGS)), 1)
+    if load > total:
+        return min(load, high * HOURS_PER_MONTH), why + f"; the load needs {load:,.1f} instance-hours (max {high})"
+    return total, why + f" (max {high}; the load needs {load:,.1f} instance-hours, within it)"
 
 
 def vm_fleet(ctx: Context) -> list[tuple[DeclaredResource, float, str]]:
@@ -667,7 +731,7 @@ def vm_fleet(ctx: Context) -> list[tuple[DeclaredResource, float, str]]:
     fleet: list[tuple[DeclaredResource, float, str]] = [(r, 1.0, "a single instance") for r in ctx.of_types(INSTANCE)]
     for group in ctx.of_types(*MIGS):
         try:
-            hours, why = group_hours(group, ctx)
+            hours, why = group_hours(group, ctx, with_load=False)
         except NoPrice:
             continue
         fleet.append((group, hours / HOURS_PER_MONTH, why))
