@@ -82,8 +82,8 @@ def test_requests_by_service_splits_the_traffic_100k_app_50k_partners() -> None:
     assert next(c.quantity for c in chat.charges if c.item == "requests") == 100_000
     assert next(c.quantity for c in partners.charges if c.item == "requests") == 50_000
     # tokens follow: the chat service's primary Gemini answers 98 % of its 100,000 calls
-    flash = line(result, "chat → gemini-2.5-flash")
-    assert flash.monthly == pytest.approx(100_000 * 0.98 * (1000 * 0.30 + 300 * 2.50) / 1e6, rel=0.001)  # 102.90
+    flash = line(result, "chat → gemini-3.1-flash-lite")
+    assert flash.monthly == pytest.approx(100_000 * 0.98 * (1000 * 0.25 + 300 * 1.50) / 1e6, rel=0.001)  # 68.60
 
 
 def test_the_daily_firestore_export_reads_every_document() -> None:

@@ -63,6 +63,23 @@ class Price(_Strict):
         return self.free
 
 
+class Surface(_Strict):
+    """A model's lifecycle on one API surface (Vertex AI or the Gemini API)."""
+
+    status: str = Field(pattern=r"^(ga|preview|deprecated|retired)$")
+    retirement: dt.date | None = None
+    shutdown: dt.date | None = None
+    retirement_note: str | None = None
+    source: str
+
+
+class ModelInfo(_Strict):
+    vertex: Surface
+    gemini_api: Surface
+    replacement: str | None = None
+    regions: str | list[str] = "unverified"
+
+
 class PriceFile(_Strict):
     family: str
     service: str
@@ -74,6 +91,7 @@ class PriceFile(_Strict):
     types: dict[str, str] = Field(default_factory=dict)
     suffixes: dict[str, str] = Field(default_factory=dict)
     prefixes: dict[str, str] = Field(default_factory=dict)
+    models: dict[str, ModelInfo] = Field(default_factory=dict)
 
     @field_validator("source")
     @classmethod

@@ -13,6 +13,7 @@ from typing import Any
 
 from stagewise.cost.context import Context
 from stagewise.cost.model import HOURS_PER_MONTH, SECONDS_PER_MONTH, Charge, Kind, LineItem
+from stagewise.cost.models import lifecycle_note, model_key
 from stagewise.cost.prices import NoPrice
 from stagewise.cost.traffic import Uptime, gpu_count, log_gb, nat_gb, request_serving_services, scale_to_zero_uptime, service_requests, total_requests
 from stagewise.engine import DeclaredResource
@@ -178,10 +179,7 @@ def cloud_run_service(resource: DeclaredResource, ctx: Context) -> list[LineItem
     return lines
 
 
-def _model_key(model: str) -> str:
-    """gemini-2.5-flash-001 / publishers/google/models/gemini-2.5-flash → gemini-2.5-flash."""
-    name = basename(model).split("@", 1)[0]
-    return re.sub(r"-(\d{3}|preview(-[\w-]+)?|latest)$", "", name)
+_model_key = model_key
 
 
 def self_hosted_availability(ctx: Context) -> tuple[float, str]:
@@ -243,6 +241,9 @@ def model_token_lines(resource: DeclaredResource, ctx: Context, container: dict[
         calls = requests * fraction
 
         def build(charges: list[Charge], notes: list[str], key: str = key, calls: float = calls, fraction: float = fraction, source: str = source) -> None:
+            warning = lifecycle_note(key, book=ctx.book)
+            if warning:
+                notes.append(f"WARNING: {warning}")
             notes.append(
                 f"{calls:,.0f} calls ({fraction:.1%} of this service's requests) to {source} × "
                 f"{usage.input_tokens_per_request:g} input / {usage.output_tokens_per_request:g} output tokens"
