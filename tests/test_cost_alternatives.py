@@ -52,3 +52,17 @@ def test_break_even_is_where_the_two_totals_meet() -> None:
     assert point is not None
     assert shipped.total_at(point) == pytest.approx(managed.total_at(point), rel=0.01)
     assert shipped.total_at(point * 0.8) > managed.total_at(point * 0.8)  # managed cheaper below it
+
+
+def test_the_cli_prints_the_alternatives_at_the_traffic_it_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from stagewise.cli import main
+
+    assert main(["cost", "mvp", "--alternatives", "--requests", "20000", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    titles = [a["title"] for a in found]
+    assert titles[0].startswith("managed as shipped") and any("gemini-3.5-flash" in t for t in titles)
+    shipped = found[0]
+    # 20,000 requests × (1,000 × $0.25 + 300 × $1.50) / 1M: the MVP's Flash-Lite tokens, plus pennies of storage
+    assert shipped["monthlyUsd"] == pytest.approx(20_000 * 0.0007, abs=0.10) and shipped["keepsSlo"]
