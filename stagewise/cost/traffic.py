@@ -11,6 +11,15 @@ The model (stated so a hand calculation can follow it):
 - Above one instance's capacity, instances follow the load: R × hold / concurrency instance-seconds.
 - Instance-seconds = max(W·P(up) + starts × cold_start, R × hold / concurrency), at least
   min instances × the month, at most max instances × the month.
+
+Sources (searched 2026-12-01): a GPU instance is billed for its whole lifetime, instance-based
+(https://cloud.google.com/run/docs/configuring/services/gpu, "GPU is billed for the entire duration
+of the instance lifecycle"); Cloud Run removes idle instances
+(https://cloud.google.com/run/docs/configuring/min-instances) after a period Google does not state:
+"roughly 10–15 minutes" in third-party measurements
+(https://braindrip.blog/blueprints/deploy-gemma-to-cloud-run/01-deploy-gemma-to-cloud-run/06-costs-safety-and-teardown),
+hence the 900 s default of idle_timeout_s, an assumption to override. The GPU itself is ready in
+about 5 s (GPU page); cold_start_s (120 s) adds loading the model's weights, an assumption too.
 """
 
 from __future__ import annotations
