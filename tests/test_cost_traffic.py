@@ -125,3 +125,34 @@ def test_the_usage_file_is_read_and_the_stack_config_overrides_it() -> None:
     assert estimate_run(prod()).usage.active_hours_per_day == 16  # usage/prod.yml
     run = run_stack("mvp", overrides={"stagewise:usage": json.dumps({"activeHoursPerDay": 6})})
     assert estimate_run(run).usage.active_hours_per_day == 6
+
+
+def test_resource_usage_in_a_usage_file_names_a_services_requests(tmp_path: pytest.TempPathFactory) -> None:
+    from pathlib import Path
+
+    from stagewise.cost.usage_file import UsageFileError, usage_file_for
+
+    directory = Path(str(tmp_path))
+    (directory / "staging.yml").write_text("version: 0.1\nusage:\n  requestsPerMonth: 1000\n"
+                                           "resource_usage:\n  chat-partners:\n    requestsPerMonth: 50000\n")
+    assert usage_file_for("staging", "staging", directory) == {"requestsPerMonth": 1000, "requestsByService": {"chat-partners": 50000}}
+    (directory / "staging.yml").write_text("version: 0.1\nresource_usage:\n  chat:\n    gpuHours: 3\n")
+    with pytest.raises(UsageFileError, match="resource_usage.chat"):
+        usage_file_for("staging", "staging", directory)
+    (directory / "staging.yml").write_text("usage: {}\n")
+    with pytest.raises(UsageFileError, match="version must be 0.1"):
+        usage_file_for("staging", "staging", directory)
+
+
+def test_every_usage_file_states_every_figure() -> None:
+    from dataclasses import fields
+
+    from pydantic.alias_generators import to_camel
+
+    from stacks.config.usage import UsageProfile
+    from stagewise.cost.usage_file import USAGE_DIR
+
+    for stage in ("mvp", "staging", "prod"):
+        text = (USAGE_DIR / f"{stage}.yml").read_text()
+        missing = [f.name for f in fields(UsageProfile) if f"{to_camel(f.name)}:" not in text]
+        assert missing == [], (stage, missing)
