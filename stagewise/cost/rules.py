@@ -490,8 +490,9 @@ def _rule_scope(resource: DeclaredResource, ctx: Context) -> str:
 def forwarding_rule(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     """The first 5 rules of a scope cost one flat $0.025/h together; each rule past 5 adds $0.01/h.
 
-    https://cloud.google.com/load-balancing/pricing ("First 5 forwarding rules $0.025 per hour";
-    "Per additional forwarding rule $0.01 per hour"), searched 2026-12-01. Global rules and each
+    https://cloud.google.com/load-balancing/pricing ("First 5 forwarding rules $0.025 Per Hour";
+    "Per additional forwarding rule $0.01 Per Hour", in a stored copy of Google's page found
+    2026-12-01 at https://blue-sea-697d.quartiers047.workers.dev:443/https/cloud.google.com/load-balancing/pricing). Global rules and each
     region's rules are counted separately. The minimum lands on the scope's first rule (by URN);
     rules 2–5 are covered by it.
     """
@@ -592,8 +593,9 @@ def address(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
         return [LineItem(resource.urn, resource.type, resource.name, "free", reason="internal addresses have no charge")]
     rules = ctx.dependents(resource, *FORWARDING_RULES)
     if rules:
-        # https://cloud.google.com/vpc/network-pricing (IP address pricing): an external address in
-        # use by a forwarding rule has no charge; the rule's own hours are billed on the rule.
+        # An external address in use by a forwarding rule is not billed as an IP: the rule's hours are
+        # (https://cloud.google.com/vpc/network-pricing, IP address table, as issue #17's review read it;
+        # no stored copy searched 2026-12-01 reaches that table, so this rests on that review).
         return [LineItem(resource.urn, resource.type, resource.name, "free",
                          reason="an external address in use by a forwarding rule has no charge (billed as the rule)")]
     region = region_of(resource.inputs.get("region"), "global")
