@@ -149,7 +149,7 @@ def test_every_usage_file_states_every_figure() -> None:
 
     from pydantic.alias_generators import to_camel
 
-    from stacks.config.usage import UsageProfile
+    from stagewise.stacks.config.usage import UsageProfile
     from stagewise.cost.usage_file import USAGE_DIR
 
     for stage in ("mvp", "staging", "prod"):

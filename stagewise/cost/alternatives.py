@@ -31,7 +31,7 @@ from stagewise.cost.rules import RUN_SERVICE, self_hosted_requests
 from stagewise.cost.traffic import active_window_s, gpu_count
 from stagewise.cost.context import Context
 from stagewise.engine import REPO_ROOT, ProgramError, ProgramRun, read_config_file, run_stack
-from stacks.config.loader import merged_config
+from stagewise.stacks.config.loader import merged_config
 
 DOC = REPO_ROOT / "docs" / "stages.md"
 START, END = "<!-- alternatives:prod:start -->", "<!-- alternatives:prod:end -->"

@@ -16,9 +16,9 @@ from stagewise.cost.traffic import log_gb, total_requests
 from stagewise.cost.rules import INSTANCE, MIGS, RULES, RUN_SERVICE, VERTEX_DEPLOYMENT, region_of
 from stagewise.engine import DeclaredResource, ProgramError, ProgramRun
 from stagewise.cost.usage_file import UsageFileError, usage_file_for
-from stacks.config.budget import BudgetConfig
-from stacks.config.loader import merged_config
-from stacks.config.usage import STAGE_DEFAULTS, UsageConfig, UsageProfile
+from stagewise.stacks.config.budget import BudgetConfig
+from stagewise.stacks.config.loader import merged_config
+from stagewise.stacks.config.usage import STAGE_DEFAULTS, UsageConfig, UsageProfile
 
 # Types whose presence means the stack serves traffic, writes logs and sends data to the internet.
 WORKLOADS = (RUN_SERVICE, INSTANCE, *MIGS, VERTEX_DEPLOYMENT)
