@@ -99,6 +99,8 @@ def _cost_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--brief", action="store_true", help="text: one line per resource, without the charges")
     parser.add_argument("--fail-on-unpriced", action="store_true", help="exit 1 when a resource has no price (CI gate)")
     parser.add_argument("--fail-over-budget", action="store_true", help="exit 1 when the estimate exceeds stagewise:budget.monthlyUsd")
+    parser.add_argument("--alternatives", action="store_true",
+                        help="price the stage under each inference mode and current model, with the SLO each keeps and break-even traffic")
     _common(parser)
 
 
@@ -106,6 +108,8 @@ def _cost_arguments(parser: argparse.ArgumentParser) -> None:
 def cost_command(args: argparse.Namespace) -> int:
     from stagewise.cost.render import render_markdown, render_text
 
+    if args.alternatives:
+        return alternatives_command(args)
     estimate = estimate_stack(args.stack, args)
     if args.format == "json":
         print(json.dumps(estimate.to_document(), indent=2))
@@ -115,6 +119,19 @@ def cost_command(args: argparse.Namespace) -> int:
         print(render_text(estimate, detail=not args.brief))
     if (args.fail_on_unpriced and estimate.unpriced) or (args.fail_over_budget and estimate.over_budget):
         return EXIT_FAILED_CHECKS
+    return EXIT_OK
+
+
+def alternatives_command(args: argparse.Namespace) -> int:
+    from stagewise.cost.alternatives import evaluate, render
+
+    overrides = {**load_values(getattr(args, "values", []) or [], args.stack), **parse_overrides(getattr(args, "config", []) or [])}
+    found = evaluate(args.stack, overrides, usage_overrides(args))
+    if args.format == "json":
+        print(json.dumps([{"title": a.title, "inference": a.inference, "monthlyUsd": a.estimate.total if a.estimate else None,
+                           "keepsSlo": a.keeps_slo, "sloBreaks": a.slo_breaks, "error": a.error or None} for a in found], indent=2))
+    else:
+        print(render(args.stack, found))
     return EXIT_OK
 
 

@@ -45,7 +45,7 @@ _IMAGE = "us-central1-docker.pkg.dev/stagewise-variant/stagewise/chat@sha256:" +
 _BUDGET = {"monthlyUsd": 100, "billingAccount": "01A2B3-C4D5E6-F7A8B9"}
 _GEMMA_HF = "google/gemma-3-4b-it"
 _INFERENCE: dict[str, dict[str, Any]] = {
-    "managed": {"mode": "managed", "model": "gemini-2.5-flash", "fallbackModel": "gemini-2.5-flash-lite"},
+    "managed": {"mode": "managed", "model": "gemini-3.1-flash-lite", "fallbackModel": "gemini-3.5-flash"},
     "vertex": {"mode": "vertex", "model": _GEMMA_HF, "minReplicas": 1, "maxReplicas": 1},
     "gpu-vm": {"mode": "gpu-vm", "model": _GEMMA_HF, "minReplicas": 0, "maxReplicas": 1,
                "schedule": {"cron": "0 8 * * 1-5", "durationHours": 10}},

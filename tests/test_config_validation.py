@@ -86,7 +86,7 @@ def test_good_values_pass() -> None:
         "invokers": ["group:ops@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"],
         "secretEnv": {"CHAT_API_KEYS": "chat-api-keys"},
         "image": {"mode": "external", "ref": f"us-central1-docker.pkg.dev/p/r/chat@{DIGEST}"},
-    }), "stagewise:inference": json.dumps({"mode": "managed", "model": "gemini-2.5-pro", "fallbackModel": "gemini-2.0-flash-lite"}),
+    }), "stagewise:inference": json.dumps({"mode": "managed", "model": "gemini-2.5-pro", "fallbackModel": "gemini-3.1-flash-lite"}),
         "stagewise:budget": json.dumps({"monthlyUsd": 50, "billingAccount": "01A2B3-C4D5E6-F7A8B9"})}, "mvp")
     assert config.service.invokers[0] == "group:ops@example.com" and config.inference.model == "gemini-2.5-pro"
 

@@ -100,4 +100,4 @@ def test_gates_fail_the_command_over_budget_and_pass_within(capsys: pytest.Captu
 
 def test_unit_prices_print_as_plain_decimals(capsys: pytest.CaptureFixture[str]) -> None:
     _, text = run_cli(capsys, "cost", "mvp")
-    assert "e-0" not in text and "× $0.0000003 =" in text  # Gemini 2.5 Flash input, $0.30 per million
+    assert "e-0" not in text and "× $0.00000025 =" in text  # Gemini 3.1 Flash-Lite input, $0.25 per million

@@ -224,16 +224,34 @@ def test_secret_manager_free_tier_is_shared_across_secrets() -> None:
 # ---------------------------------------------------------------- load balancer, Cloud Armor, NAT, IPs
 
 
-def test_forwarding_rules_first_five_then_cheaper_and_lb_data_processing() -> None:
+def test_forwarding_rules_first_five_are_one_flat_charge_then_per_rule_and_lb_data_processing() -> None:
     def program() -> None:
-        for index in range(6):
+        for index in range(7):
             compute.GlobalForwardingRule(f"rule{index}", target="target", port_range="443", load_balancing_scheme="EXTERNAL_MANAGED")
+        compute.ForwardingRule("regional", region="us-central1", load_balancing_scheme="INTERNAL", backend_service="b")
         compute.URLMap("lb", default_service="backend")
 
     result = estimate(program, ingress_gb=10, egress_gb=50)
-    rules = sorted(l.monthly for l in result.lines if l.type == "gcp:compute/globalForwardingRule:GlobalForwardingRule")
-    assert rules == pytest.approx([HOURS * 0.01] + [HOURS * 0.025] * 5, abs=CENT)  # 7.30, then 18.25 × 5
+    rules = [l for l in result.lines if l.type == "gcp:compute/globalForwardingRule:GlobalForwardingRule"]
+    # 7 global rules: $0.025/h for the first 5 together (18.25), then 2 × $0.01/h (7.30 each) = 32.85
+    assert sum(l.monthly for l in rules) == pytest.approx(HOURS * 0.025 + 2 * HOURS * 0.01, abs=CENT)
+    assert sorted(l.status for l in rules) == ["free"] * 4 + ["priced"] * 3
+    # the region's rules are a scope of their own: its single rule pays the flat minimum
+    assert line(result, "regional").monthly == pytest.approx(HOURS * 0.025, abs=CENT)
     assert line(result, "lb").monthly == pytest.approx(10 * 0.008 + 50 * 0.008, abs=CENT)  # 0.48
+
+
+def test_two_rules_of_a_load_balancer_cost_the_flat_minimum_once() -> None:
+    def program() -> None:
+        ip = compute.GlobalAddress("ip")
+        for name in ("http", "https"):
+            compute.GlobalForwardingRule(name, target="t", port_range="443", ip_address=ip.address)
+
+    result = estimate(program)
+    rules = [l for l in result.lines if l.type == "gcp:compute/globalForwardingRule:GlobalForwardingRule"]
+    assert sum(l.monthly for l in rules) == pytest.approx(HOURS * 0.025, abs=CENT)  # 18.25, not 36.50
+    # the address is in use by the rules: no charge of its own
+    assert line(result, "ip").status == "free" and line(result, "ip").monthly == 0
 
 
 def test_cloud_armor_policy_rules_and_requests() -> None:
@@ -264,13 +282,25 @@ def test_cloud_nat_counts_the_vms_using_it() -> None:
     assert line(result, "vm0").monthly == pytest.approx(HOURS * 0.033503 + 20 * 0.10, abs=CENT)  # 26.46
 
 
-def test_external_address_is_billed_internal_is_free() -> None:
+def test_nat_data_is_billed_once_split_over_the_gateways() -> None:
+    def program() -> None:
+        for region in ("us-central1", "europe-west1"):
+            compute.RouterNat(f"nat-{region}", router="router", region=region, nat_ip_allocate_option="AUTO_ONLY",
+                              source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES")
+
+    result = estimate(program, nat_gb=100)
+    data = [c for l in result.lines if l.type == "gcp:compute/routerNat:RouterNat" for c in l.charges if c.item == "data processed"]
+    assert [c.quantity for c in data] == [50, 50]
+    assert sum(c.cost for c in data) == pytest.approx(100 * 0.045, abs=CENT)  # 4.50 for the 100 GiB, not 9.00
+
+
+def test_unused_external_address_is_billed_internal_is_free() -> None:
     def program() -> None:
         compute.GlobalAddress("public")
         compute.Address("private", region="us-central1", address_type="INTERNAL", subnetwork="subnet")
 
     result = estimate(program)
-    assert line(result, "public").monthly == pytest.approx(HOURS * 0.005, abs=CENT)  # 3.65
+    assert line(result, "public").monthly == pytest.approx(HOURS * 0.01, abs=CENT)  # 7.30: reserved, used by nothing
     assert line(result, "private").status == "free"
 
 

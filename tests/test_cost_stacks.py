@@ -71,8 +71,8 @@ def test_more_tokens_per_request_move_only_the_token_lines() -> None:
     more = estimate_run(run, {"output_tokens_per_request": 600})
     changed = {l.name for l, m in zip(base.lines, more.lines) if abs(l.monthly - m.monthly) > 1e-9}
     assert changed and all("→" in name for name in changed)
-    # 10,000 requests × 300 extra output tokens × $2.50 per million (gemini-2.5-flash, the MVP's model)
-    assert more.total - base.total == pytest.approx(10_000 * 300 * 2.50 / 1e6, abs=0.01)
+    # 10,000 requests × 300 extra output tokens × $1.50 per million (gemini-3.1-flash-lite, the MVP's model)
+    assert more.total - base.total == pytest.approx(10_000 * 300 * 1.50 / 1e6, abs=0.01)
 
 
 def test_usage_from_stack_config_overrides_stage_defaults() -> None:

@@ -37,7 +37,7 @@ def test_vertex_defaults_to_one_l4_with_a_gemini_fallback() -> None:
     config = load({"mode": "vertex", "model": GEMMA_PUBLISHER, "acceptEula": True})
     assert isinstance(config.inference, VertexInferenceConfig)
     assert (config.inference.accelerator_type, config.inference.machine_type) == ("NVIDIA_L4", "g2-standard-12")
-    assert config.inference.min_replicas == 1 and config.inference.fallback_model == "gemini-2.5-flash"
+    assert config.inference.min_replicas == 1 and config.inference.fallback_model == "gemini-3.1-flash-lite"
 
 
 def test_gpu_vm_defaults_to_l4_on_g2_and_a_cpu_variant_picks_a_cpu_machine() -> None:

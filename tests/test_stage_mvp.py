@@ -21,7 +21,7 @@ def test_app_environment_points_at_firestore_and_the_managed_model(mvp_run: Prog
     container = one(mvp_run, "gcp:cloudrunv2/service:Service").inputs["template"]["containers"][0]
     env = {e["name"]: e.get("value") for e in container["envs"]}
     assert env["CHAT_STORE"] == "firestore" and env["CHAT_FIRESTORE_DATABASE"] == "(default)"
-    assert env["CHAT_VERTEX_MODEL"] == "gemini-2.5-flash" and env["CHAT_VERTEX_LOCATION"] == "us-central1"
+    assert env["CHAT_VERTEX_MODEL"] == "gemini-3.1-flash-lite" and env["CHAT_VERTEX_LOCATION"] == "us-central1"
     assert env["CHAT_PROMPT_VERSION"] == "v1" and env["CHAT_LOG_CONTENT"] == "false"
     assert env["CHAT_TTL_DAYS"] == "90"
     secret = next(e for e in container["envs"] if e["name"] == "CHAT_API_KEYS")

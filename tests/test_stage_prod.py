@@ -68,7 +68,7 @@ def test_dedicated_inference_with_gemini_fallback_reached_privately(prod: Progra
     for service in chat_services(prod).values():
         env = env_of(service)
         assert env["CHAT_OPENAI_BASE_URL"].endswith(".run.app/v1") and env["CHAT_OPENAI_MODEL"] == "qwen2.5-7b-instruct"
-        assert env["CHAT_FALLBACK_MODEL"] == "gemini-2.5-flash" and env["CHAT_VERTEX_PROJECT"] == "stagewise-prod"
+        assert env["CHAT_FALLBACK_MODEL"] == "gemini-3.1-flash-lite" and env["CHAT_VERTEX_PROJECT"] == "stagewise-prod"
     invokers = {r.inputs["member"] for r in prod.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember") if r.inputs["name"] == "inference"}
     assert invokers == {f"serviceAccount:{s['template']['serviceAccount']}" for s in chat_services(prod).values()}
 

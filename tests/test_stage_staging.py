@@ -144,7 +144,7 @@ def test_test_inference_vm_is_spot_cpu_only_zero_to_one_and_private(staging: Pro
     assert firewall["sourceRanges"] == ["10.30.0.0/24"]
     partners = service(staging, "chat-partners")
     assert env_of(partners)["CHAT_OPENAI_BASE_URL"] == "http://10.10.0.10:8000/v1"
-    assert env_of(partners)["CHAT_VERTEX_MODEL"] == "gemini-2.5-flash"  # Gemini stays behind the test VM
+    assert env_of(partners)["CHAT_VERTEX_MODEL"] == "gemini-3.1-flash-lite"  # Gemini stays behind the test VM
     assert partners["template"]["vpcAccess"]["egress"] == "PRIVATE_RANGES_ONLY"
     assert "CHAT_OPENAI_BASE_URL" not in env_of(service(staging, "chat")) and "vpcAccess" not in service(staging, "chat")["template"]
 

@@ -29,14 +29,14 @@ def test_mvp_gemini_only_uses_the_stack_models() -> None:
 
 
 def test_defaults_when_the_stack_sets_no_model() -> None:
-    assert chain({"GOOGLE_CLOUD_PROJECT": "p"}) == [("vertex", "gemini-2.5-flash"), ("vertex", "gemini-2.5-flash-lite")]
+    assert chain({"GOOGLE_CLOUD_PROJECT": "p"}) == [("vertex", "gemini-3.1-flash-lite"), ("vertex", "gemini-3.5-flash")]
 
 
 def test_self_hosted_primary_with_gemini_fallback() -> None:
     env = {"GOOGLE_CLOUD_PROJECT": "p", "CHAT_OPENAI_BASE_URL": "http://10.0.0.5:8000/v1",
            "CHAT_OPENAI_MODEL": "meta-llama/Llama-3.1-8B-Instruct", "CHAT_VERTEX_MODEL": "gemini-2.5-flash"}
     assert chain(env) == [("openai", "meta-llama/Llama-3.1-8B-Instruct"), ("vertex", "gemini-2.5-flash"),
-                          ("vertex", "gemini-2.5-flash-lite")]
+                          ("vertex", "gemini-3.5-flash")]
     config = load_prompt("v1", settings_for(env), {"CHAT_API_KEYS": KEYS, **env})
     assert config.chain[0].base_url == "http://10.0.0.5:8000/v1"
 

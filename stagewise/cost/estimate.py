@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from stagewise.cost.context import Context
 from stagewise.cost.model import Charge, Estimate, LineItem
 from stagewise.cost.prices import PriceBook, default_price_book
+from stagewise.cost.traffic import log_gb, total_requests
 from stagewise.cost.rules import INSTANCE, MIGS, RULES, RUN_SERVICE, VERTEX_DEPLOYMENT, region_of
 from stagewise.engine import DeclaredResource, ProgramError, ProgramRun
+from stagewise.cost.usage_file import UsageFileError, usage_file_for
 from stagewise.stacks.config.budget import BudgetConfig
 from stagewise.stacks.config.loader import merged_config
 from stagewise.stacks.config.usage import STAGE_DEFAULTS, UsageConfig, UsageProfile
@@ -37,13 +39,32 @@ def _json(raw: str | None) -> Any:
         raise ProgramError(f"config value is not JSON: {exc.msg}") from None
 
 
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        merged[key] = _deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
 def usage_for(run: ProgramRun, overrides: Mapping[str, Any] | None = None) -> UsageProfile:
-    """The run's usage profile: stage defaults ← stagewise:usage ← command-line overrides."""
-    stage = run.config.get("stagewise:stage", run.stack)
+    """The run's usage profile: stage defaults ← usage/<stack>.yml ← stagewise:usage ← command-line overrides.
+
+    The stack's config is read through `merged_config`, so a dotted override
+    (`--config stagewise:usage.requestsPerMonth=300000`) reaches the estimate.
+    """
+    config = merged_config(run.config)
+    stage = config.get("stagewise:stage", run.stack)
     if stage not in STAGE_DEFAULTS:
         raise ProgramError(f"stage {stage!r} has no usage defaults; set stagewise:stage to one of {', '.join(STAGE_DEFAULTS)}")
     try:
-        profile = UsageConfig.model_validate(_json(merged_config(run.config).get("stagewise:usage"))).resolve(stage)
+        file_usage = usage_file_for(run.stack, stage)
+    except UsageFileError as exc:
+        raise ProgramError(str(exc)) from None
+    stack_usage = _json(config.get("stagewise:usage"))
+    if not isinstance(stack_usage, dict):
+        raise ProgramError("stagewise:usage: must be an object of usage figures (see docs/cost.md)")
+    try:
+        profile = UsageConfig.model_validate(_deep_merge(file_usage, stack_usage)).resolve(stage)
         return profile.with_overrides(dict(overrides or {}))
     except (ValidationError, ValueError) as exc:
         raise ProgramError(f"stagewise:usage: {exc}") from None
@@ -76,8 +97,10 @@ def _project_lines(ctx: Context) -> list[LineItem]:
     u = ctx.usage
 
     def logs(charges: list[Charge], notes: list[str]) -> None:
-        notes.append(f"{u.log_gb:g} GiB of logs a month from every workload (request logs, app JSON logs, audit logs)")
-        charges.append(ctx.charge("logging", "ingestion", "global", "log ingestion", u.log_gb, "usage"))
+        volume = log_gb(ctx)
+        notes.append(f"{volume:,.2f} GiB of logs a month: {u.log_gb:g} GiB (audit, platform) + {total_requests(ctx):,.0f} requests × "
+                     f"{u.log_kib_per_request:g} KiB")
+        charges.append(ctx.charge("logging", "ingestion", "global", "log ingestion", volume, "usage"))
 
     def egress(charges: list[Charge], notes: list[str]) -> None:
         notes.append(f"{u.egress_gb:g} GiB of answers streamed to users (Premium Tier)")
@@ -100,7 +123,8 @@ def estimate_run(
 ) -> Estimate:
     """Price every resource ``run`` declared (components are groupings and carry no cost)."""
     usage = usage_for(run, usage_overrides)
-    region = region_of(run.config.get("gcp:region"), "us-central1")
+    config = merged_config(run.config)
+    region = region_of(config.get("gcp:region"), "us-central1")
     ctx = Context(run=run, usage=usage, book=book or default_price_book(), region=region)
     lines: list[LineItem] = []
     # Registration order varies between runs (the SDK registers concurrently): walk by URN so the
@@ -112,7 +136,7 @@ def estimate_run(
     return Estimate(
         project=run.project,
         stack=run.stack,
-        stage=run.config.get("stagewise:stage", run.stack),
+        stage=config.get("stagewise:stage", run.stack),
         region=region,
         usage=usage,
         lines=lines,

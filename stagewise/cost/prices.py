@@ -7,8 +7,10 @@ estimator turns into an "unpriced" line — a missing price never becomes zero.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -39,6 +41,8 @@ class Price(_Strict):
     free_regions: list[str] | None = None
     verified: bool
     note: str | None = None
+    sku: str | None = Field(None, description="Cloud Billing Catalog skuId: the price comes from the stored SKU snapshot")
+    sku_factor: float = Field(1.0, gt=0, description="SKU unit price × this = the row's unit price (unit conversion)")
 
     @field_validator("price")
     @classmethod
@@ -63,6 +67,23 @@ class Price(_Strict):
         return self.free
 
 
+class Surface(_Strict):
+    """A model's lifecycle on one API surface (Vertex AI or the Gemini API)."""
+
+    status: str = Field(pattern=r"^(ga|preview|deprecated|retired)$")
+    retirement: dt.date | None = None
+    shutdown: dt.date | None = None
+    retirement_note: str | None = None
+    source: str
+
+
+class ModelInfo(_Strict):
+    vertex: Surface
+    gemini_api: Surface
+    replacement: str | None = None
+    regions: str | list[str] = "unverified"
+
+
 class PriceFile(_Strict):
     family: str
     service: str
@@ -74,6 +95,7 @@ class PriceFile(_Strict):
     types: dict[str, str] = Field(default_factory=dict)
     suffixes: dict[str, str] = Field(default_factory=dict)
     prefixes: dict[str, str] = Field(default_factory=dict)
+    models: dict[str, ModelInfo] = Field(default_factory=dict)
 
     @field_validator("source")
     @classmethod
@@ -136,10 +158,31 @@ def load_price_file(path: Path) -> PriceFile:
         raise PricingError(f"{path.name}: {problems}") from None
 
 
-def load_price_book(directory: Path = PRICING_DIR) -> PriceBook:
+def apply_skus(price_file: PriceFile, snapshots: Mapping[str, tuple[Any, str]]) -> PriceFile:
+    """Rows naming a `sku` take its unit price in each of its regions from the snapshot (marked verified)."""
+    prices = dict(price_file.prices)
+    for price_id, row in price_file.prices.items():
+        if row.sku is None:
+            continue
+        if row.sku not in snapshots:
+            raise PricingError(f"{price_file.family}.{price_id}: sku {row.sku} is in no snapshot in stagewise/pricing/skus/")
+        sku, read = snapshots[row.sku]
+        unit = sku.unit_price * row.sku_factor
+        regions = list(sku.regions) or [GLOBAL]
+        prices[price_id] = row.model_copy(update={
+            "price": {**row.price, **{region: unit for region in regions}}, "verified": True,
+            "note": f"from SKU {row.sku} ({sku.description}) in the Catalog API snapshot read {read}",
+        })
+    return price_file.model_copy(update={"prices": prices})
+
+
+def load_price_book(directory: Path = PRICING_DIR, sku_dir: Path | None = None) -> PriceBook:
+    from stagewise.cost.skus import SNAPSHOT_DIR, load_snapshots
+
+    snapshots = load_snapshots(sku_dir or (directory / "skus" if directory != PRICING_DIR else SNAPSHOT_DIR))
     files: dict[str, PriceFile] = {}
     for path in sorted(directory.glob("*.yaml")):
-        price_file = load_price_file(path)
+        price_file = apply_skus(load_price_file(path), snapshots)
         if price_file.family in files:
             raise PricingError(f"{path.name}: family {price_file.family!r} already defined by another file")
         files[price_file.family] = price_file

@@ -78,6 +78,8 @@ def render_text(estimate: Estimate, *, detail: bool = True) -> str:
 def _usage_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ",".join(f"{k}:{quantity(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        return "derived"
     return quantity(float(value))
 
 

@@ -37,30 +37,22 @@ class Variant:
 
 
 CHEAPEST: Mapping[str, tuple[Variant, ...]] = {
-    "mvp": (
-        Variant(
-            "gemini-2.5-flash-lite as the model",
-            {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash-lite"}},
-            "a chat MVP rarely needs more than Flash-Lite; everything else already scales to zero inside free tiers",
-        ),
-    ),
     "staging": (
         Variant(
-            "Flash-Lite for partner traffic",
-            {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash-lite", "fallbackModel": "gemini-2.0-flash-lite"}},
-            "honest when partners test the product flow, not answer quality; the Spot test VM stays for the serving path",
+            "Gemini 3 Flash (preview) as the fallback",
+            {"stagewise:inference": {"mode": "managed", "model": "gemini-3.1-flash-lite", "fallbackModel": "gemini-3-flash-preview"}},
+            "the fallback answers only when the primary fails; a preview model carries no SLA, which a test stage can accept",
         ),
     ),
     "prod": (
         Variant(
-            "GPU up 8 h on working days (gpuServiceHours 176)",
-            {"stagewise:usage": {"gpuServiceHours": 176}},
-            "honest for users in one time zone's working day: outside it the first request waits for a cold start, or the Gemini fallback answers",
+            "traffic in 8 hours a day (activeHoursPerDay 8)",
+            {"stagewise:usage": {"activeHoursPerDay": 8}},
+            "honest for users in one time zone's working day: the GPU then scales to zero for the other 16 hours",
         ),
         Variant(
-            "Gemini 2.5 Flash as the primary, no GPU service",
-            {"stagewise:inference": {"mode": "managed", "model": "gemini-2.5-flash", "fallbackModel": "gemini-2.5-flash-lite"},
-             "stagewise:usage": {"gpuServiceHours": 0}},
+            "Gemini 3.1 Flash-Lite as the primary, no GPU service",
+            {"stagewise:inference": {"mode": "managed", "model": "gemini-3.1-flash-lite", "fallbackModel": "gemini-3.5-flash"}},
             "managed tokens instead of dedicated GPU hours: cheaper at this traffic, but without the self-hosted model's data control",
         ),
     ),

@@ -12,7 +12,8 @@ import math
 
 from stagewise.cost.context import Context
 from stagewise.cost.model import Charge, LineItem
-from stagewise.cost.rules import _env, request_serving_services, rule
+from stagewise.cost.rules import _env, rule
+from stagewise.cost.traffic import request_serving_services, service_requests
 from stagewise.engine import DeclaredResource
 from stagewise.summary import lookup
 
@@ -43,7 +44,7 @@ def model_armor_template(resource: DeclaredResource, ctx: Context) -> list[LineI
             if not str(env.get("CHAT_GUARDRAILS_TEMPLATE", "")).endswith(suffix):
                 continue
             screened += 1
-            requests = usage.requests_per_month / len(serving)
+            requests = service_requests(service, ctx)  # this service's share (requestsByService or an even part)
             blocking = env.get("CHAT_GUARDRAILS_ENFORCEMENT") == "inspect-and-block"
             per_answer = (streamed_screening_tokens(usage.output_tokens_per_request, float(env.get("CHAT_GUARDRAILS_STREAM_CHARS") or 400))
                           if blocking else usage.output_tokens_per_request)

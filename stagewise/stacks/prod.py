@@ -73,8 +73,8 @@ class ProdSettings:
         fallback = inference.fallback_model
         need(
             "stagewise:inference.fallbackModel", fallback,
-            "prod keeps a fallback model the app switches to when the primary fails; set e.g. gemini-2.5-flash-lite"
-            if isinstance(inference, ManagedInferenceConfig) else "prod keeps managed Gemini behind the self-hosted model; set e.g. gemini-2.5-flash",
+            "prod keeps a fallback model the app switches to when the primary fails; set e.g. gemini-3.5-flash"
+            if isinstance(inference, ManagedInferenceConfig) else "prod keeps managed Gemini behind the self-hosted model; set e.g. gemini-3.1-flash-lite",
         )
         versions = {parts.revision_suffix(config.service.prompt_version)}
         if config.release is not None:

@@ -52,7 +52,7 @@ class ManagedInferenceConfig(Section):
     """A model called over Google's API (Vertex AI Gemini): nothing to run ourselves."""
 
     mode: Literal["managed"] = "managed"
-    model: str = Field("gemini-2.5-flash", pattern=_GEMINI, description="Gemini model id")
+    model: str = Field("gemini-3.1-flash-lite", pattern=_GEMINI, description="Gemini model id (current models and their lifecycle: stagewise/pricing/vertex_ai.yaml)")
     location: str | None = Field(None, description="Vertex AI location; defaults to gcp:region")
     fallback_model: str | None = Field(None, pattern=_GEMINI, description="model tried when the primary fails")
 
@@ -69,7 +69,7 @@ class _SelfHostedConfig(Section):
     )
     region: str | None = Field(None, description="where the model runs; defaults to gcp:region")
     fallback_model: str | None = Field(
-        "gemini-2.5-flash", pattern=_GEMINI, description="managed Gemini model the app falls back to (null: none)"
+        "gemini-3.1-flash-lite", pattern=_GEMINI, description="managed Gemini model the app falls back to (null: none)"
     )
     fallback_location: str | None = Field(None, description="Vertex AI location of the fallback; defaults to gcp:region")
     hf_token_secret: str | None = Field(

@@ -26,11 +26,57 @@ def known_models() -> frozenset[str]:
     return frozenset(key[len(_PREFIX):] for key in prices if isinstance(key, str) and key.startswith(_PREFIX))
 
 
+@lru_cache(maxsize=1)
+def lifecycle_table() -> dict[str, dict[str, object]]:
+    """The `models:` table of vertex_ai.yaml: each model's lifecycle on Vertex AI and its replacement."""
+    if not PRICE_TABLE.is_file():
+        return {}
+    document = yaml.safe_load(PRICE_TABLE.read_text()) or {}
+    table = document.get("models") or {}
+    return {str(k): v for k, v in table.items() if isinstance(v, dict)}
+
+
+def _table_key(value: str) -> str:
+    import re
+
+    name = value.rstrip("/").rsplit("/", 1)[-1].split("@", 1)[0]
+    return re.sub(r"-(\d{3}|preview(-[\w-]+)?|latest)$", "", name)
+
+
+def _warn(message: str) -> None:
+    try:
+        import pulumi
+
+        pulumi.log.warn(message)
+    except Exception:  # noqa: BLE001 - outside a Pulumi program there is no engine to warn through
+        import sys
+
+        print(f"warning: {message}", file=sys.stderr)
+
+
+def check_lifecycle(value: str) -> None:
+    """Refuse a model Vertex AI has retired (naming a current replacement); warn on a deprecated one."""
+    entry = lifecycle_table().get(_table_key(value))
+    if not entry:
+        return
+    vertex = entry.get("vertex") if isinstance(entry.get("vertex"), dict) else {}
+    assert isinstance(vertex, dict)
+    status, when = vertex.get("status"), vertex.get("retirement")
+    replacement = entry.get("replacement")
+    if status == "retired":
+        raise ValueError(f"{value!r} was retired on Vertex AI on {when} (calls to it fail); use {replacement!r} "
+                         "(stagewise/pricing/vertex_ai.yaml lists each model's lifecycle and source)")
+    if status == "deprecated":
+        _warn(f"model {value!r} is deprecated on Vertex AI (retirement {when}, {vertex.get('retirement_note') or 'announced'}); "
+              f"plan the move to {replacement!r}")
+
+
 def check_model(value: str | None) -> str | None:
     if value is None:
         return value
+    check_lifecycle(value)
     models = known_models()
-    if models and value not in models:
+    if models and _table_key(value) not in models:
         import difflib
 
         hint = difflib.get_close_matches(value, sorted(models), n=1)

@@ -7,7 +7,7 @@ The cost estimator (`stagewise cost`) resolves the two into one `UsageProfile`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -41,8 +41,19 @@ class UsageProfile:
     secret_accesses: float
     metric_mib: float
     vm_hours: float
-    gpu_service_hours: float
+    gpu_service_hours: float | None
     endpoint_hours: float
+    self_hosted_availability: float | None = None
+    requests_by_service: dict[str, float] = field(default_factory=dict)
+    active_hours_per_day: float = 24.0
+    model_seconds_per_request: float = 6.0
+    idle_timeout_s: float = 900.0
+    cold_start_s: float = 120.0
+    log_kib_per_request: float = 0.0
+    nat_kib_per_request: float = 0.0
+    firestore_document_kib: float = 4.0
+    export_share_of_firestore_gb: float = 0.5
+    months_in_operation: float = 12.0
 
     def describe(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -80,8 +91,19 @@ USAGE_DOCS: dict[str, str] = {
     "secret_accesses": "Secret Manager access operations per month",
     "metric_mib": "MiB of chargeable metric samples per user-defined (log-based or custom) metric per month",
     "vm_hours": "hours each VM / managed-instance-group instance runs per month (730 = always on)",
-    "gpu_service_hours": "hours a scale-to-zero GPU Cloud Run service has an instance up per month",
+    "gpu_service_hours": "hours a scale-to-zero GPU Cloud Run service has an instance up per month; unset: derived from the traffic",
     "endpoint_hours": "hours each Vertex AI endpoint replica runs per month (730 = always on)",
+    "self_hosted_availability": "share of calls a self-hosted model server can answer (0..1); unset: the share of the month it runs",
+    "requests_by_service": "requests per month by Cloud Run service name (e.g. {chat: 100000, chat-partners: 50000}); services not named share the rest of requests_per_month",
+    "active_hours_per_day": "hours a day the traffic arrives in (arrivals are even within them); outside them no request arrives",
+    "model_seconds_per_request": "seconds a request holds a self-hosted model server (prompt + generation)",
+    "idle_timeout_s": "seconds an idle scale-to-zero instance stays up after its last request before it is removed (assumed)",
+    "cold_start_s": "seconds a scale-to-zero model server takes to start (image pull, weights load), billed",
+    "log_kib_per_request": "KiB of logs each request writes (request log + app JSON lines), on top of log_gb",
+    "nat_kib_per_request": "KiB each request sends through Cloud NAT, on top of nat_gb",
+    "firestore_document_kib": "average Firestore document size in KiB (turns firestore_gb into a document count for exports)",
+    "export_share_of_firestore_gb": "size of one Firestore export relative to firestore_gb (indexes are not exported)",
+    "months_in_operation": "the month the estimate describes: copies kept in a never-deleted, retention-locked bucket grow until then",
 }
 
 _BASE = UsageProfile(
@@ -107,7 +129,7 @@ _BASE = UsageProfile(
     secret_accesses=5_000,
     metric_mib=1.0,
     vm_hours=730,
-    gpu_service_hours=100,
+    gpu_service_hours=None,
     endpoint_hours=730,
 )
 
@@ -142,7 +164,6 @@ STAGE_DEFAULTS: dict[str, UsageProfile] = {
         nat_gb=50.0,
         image_gb=5.0,
         secret_accesses=100_000,
-        gpu_service_hours=730,
     ),
 }
 
@@ -174,6 +195,25 @@ class UsageConfig(Section):
     vm_hours: float | None = Field(None, ge=0, le=744, description=USAGE_DOCS["vm_hours"])
     gpu_service_hours: float | None = Field(None, ge=0, le=744, description=USAGE_DOCS["gpu_service_hours"])
     endpoint_hours: float | None = Field(None, ge=0, le=744, description=USAGE_DOCS["endpoint_hours"])
+    self_hosted_availability: float | None = Field(None, ge=0, le=1, description=USAGE_DOCS["self_hosted_availability"])
+    requests_by_service: dict[str, float] | None = Field(None, description=USAGE_DOCS["requests_by_service"])
+    active_hours_per_day: float | None = Field(None, gt=0, le=24, description=USAGE_DOCS["active_hours_per_day"])
+    model_seconds_per_request: float | None = Field(None, ge=0, description=USAGE_DOCS["model_seconds_per_request"])
+    idle_timeout_s: float | None = Field(None, ge=0, description=USAGE_DOCS["idle_timeout_s"])
+    cold_start_s: float | None = Field(None, ge=0, description=USAGE_DOCS["cold_start_s"])
+    log_kib_per_request: float | None = Field(None, ge=0, description=USAGE_DOCS["log_kib_per_request"])
+    nat_kib_per_request: float | None = Field(None, ge=0, description=USAGE_DOCS["nat_kib_per_request"])
+    firestore_document_kib: float | None = Field(None, gt=0, description=USAGE_DOCS["firestore_document_kib"])
+    export_share_of_firestore_gb: float | None = Field(None, ge=0, description=USAGE_DOCS["export_share_of_firestore_gb"])
+    months_in_operation: float | None = Field(None, ge=0, description=USAGE_DOCS["months_in_operation"])
+
+    @field_validator("requests_by_service")
+    @classmethod
+    def _service_requests(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for key, count in (value or {}).items():
+            if count < 0:
+                raise ValueError(f"requestsByService.{key} is negative ({count}); give the requests a month, 0 or more")
+        return value
 
     @field_validator("bucket_gb")
     @classmethod
