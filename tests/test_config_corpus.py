@@ -7,6 +7,7 @@ typo, so the general case is covered and not only the examples."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,15 @@ from stagewise.cli import EXIT_INVALID, EXIT_OK, main
 from stagewise.engine import REPO_ROOT, _config_value
 
 MVP = (REPO_ROOT / "Pulumi.mvp.yaml").read_text()
+
+MVP_MODEL = re.search(r"^    model: (\S+)$", MVP, re.M).group(1)  # type: ignore[union-attr]
+
+
+def _model(value: str) -> str:
+    """The shipped mvp stack file with its inference model replaced (whatever the current default is)."""
+    assert f"model: {MVP_MODEL}" in MVP
+    return MVP.replace(f"model: {MVP_MODEL}", f"model: {value}", 1)
+
 REF = "us-central1-docker.pkg.dev/stagewise-mvp/stagewise/chat@sha256:"
 
 
@@ -117,10 +127,10 @@ FILES: list[tuple[str, str, tuple[str, ...]]] = [
      ("stagewise:service.secretEnv", "not a Secret Manager secret id")),
     ("secret-id-characters", MVP.replace("CHAT_API_KEYS: chat-api-keys", "CHAT_API_KEYS: 'bad id!'"),
      ("stagewise:service.secretEnv", "not a Secret Manager secret id")),
-    ("model-typo", MVP.replace("model: gemini-2.5-flash", "model: gemini-2.5-flsh"), ("stagewise:inference.model", "did you mean 'gemini-2.5-flash'")),
-    ("model-retired", MVP.replace("model: gemini-2.5-flash", "model: gemini-1.0-pro"), ("stagewise:inference.model", "not a model in the price table")),
-    ("model-other-vendor", MVP.replace("model: gemini-2.5-flash", "model: gpt-4o"), ("stagewise:inference.model", "not a model in the price table")),
-    ("fallback-model-unknown", MVP.replace("model: gemini-2.5-flash", "model: gemini-2.5-flash\n    fallbackModel: gemini-9"),
+    ("model-typo", _model("gemini-3.1-flash-lte"), ("stagewise:inference.model", "did you mean 'gemini-3.1-flash-lite'")),
+    ("model-retired", _model("gemini-2.0-flash-lite"), ("stagewise:inference.model", "was retired on Vertex AI", "use 'gemini-3.1-flash-lite'")),
+    ("model-other-vendor", _model("gpt-4o"), ("stagewise:inference.model", "not a model in the price table")),
+    ("fallback-model-unknown", _model(f"{MVP_MODEL}\n    fallbackModel: gemini-9"),
      ("stagewise:inference.fallbackModel",)),
     ("stage-mismatch", MVP + "  stagewise:stage: prod\n", ("stagewise:stage", "contradicts the stack's name 'mvp'")),
     ("stage-unknown", MVP + "  stagewise:stage: production\n", ("stagewise:stage", "mvp|staging|prod")),

@@ -39,7 +39,13 @@ def test_spot_and_preview_break_the_prod_slo() -> None:
 def test_the_cheapest_option_keeping_the_slo_fits_the_seed_budget() -> None:
     keeping = sorted((a for a in prod() if a.keeps_slo), key=lambda a: a.estimate.total if a.estimate else 1e9)
     cheapest = keeping[0]
-    assert cheapest.estimate is not None and 200 <= cheapest.estimate.total <= 400
+    assert cheapest.estimate is not None
+    # The seed's $200–400 predates guardrails: prod now screens every prompt and streamed answer with
+    # Model Armor (issue #20, ≈ $57 at this traffic), which the seed's design does not have. Without that
+    # line the cheapest SLO-keeping design fits the seed's band; with it, it is just above (docs/stages.md).
+    screening = sum(l.monthly for l in cheapest.estimate.lines if l.type == "gcp:modelarmor/template:Template")
+    assert 40 <= screening <= 80
+    assert 200 <= cheapest.estimate.total - screening <= 400
     # hand check of its token lines: 300,000 requests, 98 % to 3.1 Flash-Lite ($0.25 / $1.50 per M),
     # 2 % to 3.5 Flash ($1.50 / $9.00 per M), 1,000 in / 300 out tokens each
     tokens = sum(l.monthly for l in cheapest.estimate.lines if l.type == "vertex:gemini:Tokens")

@@ -46,6 +46,10 @@ HAND = {
     "secrets-chat-api-keys": (100_000 - 10_000) * 0.03 / 10_000,  # 0.27
     "inference-dockerhub": 2.5 * 0.10, "image-repo": (2.5 - 0.5) * 0.10,
     "edge-https": (6 + 15) * 0.008,  # load balancer data processing: 0.17
+    # Model Armor at $0.10 per M tokens past 2 M free: 300,000 prompts of ≤ 1,000 tokens, and each 300-token
+    # answer screened in block mode at every 400 characters (100 tokens) accumulated and at its end:
+    # 100 + 200 + 300 + 300 = 900 tokens a streamed answer: 56.80
+    "guardrails-template": (300_000 * (1000 + 900) - 2_000_000) * 0.10 / 1e6,
 }
 
 
@@ -75,6 +79,8 @@ STAGING = {
     "firestore": 100_000 * 0.02 / 100_000,  # TTL deletes only: reads, writes, storage inside the free tier
     "secrets-partner-globex-api-key": 20_000 / 3 * 0.03 / 10_000,
     "secrets-partner-acme-api-key": (20_000 / 3 - 10_000 / 3) * 0.03 / 10_000,
+    # inspect-only screening: 50,000 prompts of ≤ 1,000 tokens and 50,000 answers of 300, once each: 6.30
+    "guardrails-template": (50_000 * (1000 + 300) - 2_000_000) * 0.10 / 1e6,
 }
 
 MVP = {

@@ -205,8 +205,11 @@ def render(stack: str, found: Sequence[Alternative], seed: str | None = None) ->
     if keeping:
         cheapest = keeping[0]
         assert cheapest.estimate is not None
+        screening = sum(l.monthly for l in cheapest.estimate.lines if l.type == "gcp:modelarmor/template:Template")
+        guard = (f"; {_money(screening)} of it is Model Armor screening every prompt and answer, which the seed's "
+                 f"design does not have: {_money(cheapest.estimate.total - screening)} without it") if screening >= 0.005 else ""
         rows.append(f"Cheapest that keeps the SLO: **{cheapest.title}**, {_money(cheapest.estimate.total)} a month"
-                    + (f" (the seed budgets {seed})" if seed else "") + ".")
+                    + (f" (the seed budgets {seed}{guard})" if seed else "") + ".")
         if shipped is not None and shipped.estimate is not None and shipped is not cheapest:
             point = break_even(shipped, cheapest)
             rows.append(f"Break-even with the shipped {shipped.title}: "
