@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from . import auth
 from .chat import Caller, complete_chat, json_response, owned
 from .errors import ApiError, invalid, loc_to_param, not_found
+from .metering import usage_route
 from .schemas import check_text
 from .logs import FIELDS, AccessLog, JsonLog
 from .middleware import BodyLimit, BodyTooLarge, LimitBox, too_large
@@ -277,6 +278,11 @@ def create_app(
         if profile is None:
             raise not_found(f"profile {user!r}")
         return json_response(profile.public())
+
+    # --- usage (metering.py) ------------------------------------------------------------------
+    @app.get("/v1/usage", **ROUTE_DOCS["get_usage"])
+    async def get_usage(request: Request, since: str | None = None, until: str | None = None) -> Response:
+        return json_response(await usage_route(rt(), request, caller, since, until))
 
     # --- chat --------------------------------------------------------------------------------
     @app.post("/v1/chat/completions", **ROUTE_DOCS["chat_completions"])

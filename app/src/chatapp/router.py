@@ -66,6 +66,10 @@ class Outcome:
     fallback_used: bool
     # why earlier attempts failed ("<provider>/<model>: <reason>"), for the request's log line
     failures: tuple[str, ...] = ()
+    # perf_counter() when the chain was first called, and the seconds spent waiting on it
+    # (every attempt and backoff; for a stream, up to the last event received): usage.py's overhead
+    upstream_started: float = 0.0
+    upstream_s: float = 0.0
 
 
 def _backoff(attempt: int, error: UpstreamError) -> float:
@@ -98,6 +102,7 @@ class Router:
         deadline: float,
         call: Callable[[Provider, UpstreamRequest, float], Awaitable[T]],
     ) -> tuple[T, Outcome]:
+        started = time.perf_counter()
         skips = 0
         attempts = 0
         last: UpstreamError | None = None
@@ -130,7 +135,8 @@ class Router:
                     await asyncio.sleep(delay)
                     continue
                 breaker.success()
-                return result, Outcome(route, attempts, index > 0, tuple(failures))
+                return result, Outcome(route, attempts, index > 0, tuple(failures), started,
+                                       time.perf_counter() - started)
         raise AllUpstreamsFailed(
             f"every model in the chain failed: {last}" if last else "every model in the chain is unavailable",
             deadline=time.monotonic() >= deadline,
@@ -153,6 +159,7 @@ class Router:
         try:
             yield first
             async for event in events:
+                result.upstream_s = time.perf_counter() - result.upstream_started
                 yield event
         except UpstreamError as exc:
             if exc.counts_for_breaker:  # only the upstream's own failures, never the request's

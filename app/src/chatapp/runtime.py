@@ -18,6 +18,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     import aiohttp
 
+    from .metering import Meter
+
     from .providers.google_identity import GoogleTokenSource
     from .store.base import Store
 
@@ -78,8 +80,11 @@ class Runtime:
     drain: Drain
     allowed_models: dict[str, frozenset[str]] = field(default_factory=dict)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    meter: Meter | None = None  # usage records and quotas (metering.py)
 
     async def close(self) -> None:
+        if self.meter is not None:
+            await self.meter.close()
         for provider in {id(p): p for p in self.router.providers.values()}.values():
             await provider.close()
         await self.session.close()
@@ -94,7 +99,10 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
     from .providers.gemini import GeminiProvider
     from .providers.openai_compat import OpenAICompatProvider
 
+    from .metering import build_meter
+
     keys = KeyRing.parse(settings.api_keys, settings.partner_api_keys)
+    meter = build_meter(settings, env, log)
     prompts = load_all(settings, env)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True),
@@ -126,6 +134,8 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
     store = GuardedStore(store, settings.store_timeout_s)
     try:
         await store.start()
+        if meter is not None:
+            await meter.start()
     except BaseException:
         await session.close()
         raise
@@ -142,6 +152,7 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
         session=session,
         drain=Drain(settings.shutdown_grace_s),
         allowed_models=allowed,
+        meter=meter,
     )
 
 
