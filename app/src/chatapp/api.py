@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from . import auth
 from .chat import Caller, complete_chat, json_response, owned
 from .errors import ApiError, invalid, loc_to_param, not_found
-from .metering import usage_route
+from .metering import admit, usage_route
 from .schemas import check_text
 from .logs import FIELDS, AccessLog, JsonLog
 from .middleware import BodyLimit, BodyTooLarge, LimitBox, too_large
@@ -287,6 +287,7 @@ def create_app(
     # --- chat --------------------------------------------------------------------------------
     @app.post("/v1/chat/completions", **ROUTE_DOCS["chat_completions"])
     async def chat_completions(request: Request, body: ChatRequest, who: Caller = Depends(caller)) -> Response:
+        await admit(rt(), who)  # the tenant's shared quotas and budgets (quotas.py)
         return await complete_chat(rt(), request, body, who)
 
     app.add_middleware(BodyLimit, box=body_limit)

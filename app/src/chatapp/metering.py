@@ -21,6 +21,7 @@ from .logs import FIELDS
 from .settings import Settings, SettingsError, _Parser
 from .store.base import StoreUnavailable
 from .usage import AdminKeys, PriceTable, UsageRecord, new_record, usage_view
+from .quotas import Quotas, parse_quotas
 from .usage_store import FirestoreUsageLog, SqliteUsageLog, UsageLog
 
 if TYPE_CHECKING:
@@ -38,19 +39,21 @@ USAGE_WRITE_TIMEOUT_S = 5.0
 @dataclass
 class Meter:
     prices: PriceTable
-    log: UsageLog
+    log: UsageLog | None
     admin: AdminKeys
-    quotas: Any = None  # quotas.Quotas (next step)
+    quotas: Quotas | None = None
 
     async def start(self) -> None:
-        await self.log.start()
+        if self.log is not None:
+            await self.log.start()
         if self.quotas is not None:
             await self.quotas.start()
 
     async def close(self) -> None:
         if self.quotas is not None:
             await self.quotas.close()
-        await self.log.close()
+        if self.log is not None:
+            await self.log.close()
 
 
 def build_meter(settings: Settings, env: Mapping[str, str] | None, log: JsonLog) -> Meter | None:
@@ -60,16 +63,19 @@ def build_meter(settings: Settings, env: Mapping[str, str] | None, log: JsonLog)
     parser = _Parser(os.environ if env is None else env)
     enabled = parser.boolean("CHAT_USAGE", True)
     admin = AdminKeys(parser.text("CHAT_ADMIN_API_KEYS"))
+    quotas = parse_quotas(parser, settings, log)
     if parser.problems:
         raise SettingsError(parser.problems)
-    if not enabled:
+    if not enabled and quotas is None:
         return None
-    usage_log: UsageLog
-    if settings.store == "firestore":
+    usage_log: UsageLog | None = None
+    if not enabled:
+        pass
+    elif settings.store == "firestore":
         usage_log = FirestoreUsageLog(settings.google_cloud_project or "", settings.firestore_database, settings.ttl_days)
     else:
         usage_log = SqliteUsageLog(settings.sqlite_path)
-    return Meter(PriceTable.shipped(), usage_log, admin)
+    return Meter(PriceTable.shipped(), usage_log, admin, quotas)
 
 
 async def after_turn(runtime: Runtime, ctx: ChatContext, outcome: Outcome, usage: Usage, finish: str) -> None:
@@ -102,6 +108,8 @@ async def after_turn(runtime: Runtime, ctx: ChatContext, outcome: Outcome, usage
     fields["overhead_ms"] = record.overhead_ms
     if meter.quotas is not None:
         meter.quotas.charge(principal.tenant, record.input_tokens + record.output_tokens, record.cost_nanos)
+    if meter.log is None:
+        return
     try:
         async with asyncio.timeout(USAGE_WRITE_TIMEOUT_S):
             await meter.log.add(record)
@@ -110,6 +118,17 @@ async def after_turn(runtime: Runtime, ctx: ChatContext, outcome: Outcome, usage
         fields["usage_recorded"] = False
         fields["usage_error"] = exc.__class__.__name__
         fields["_severity"] = "ERROR"
+
+
+async def admit(runtime: Runtime, who: Caller) -> None:
+    """Refuses (429) a tenant over its shared requests/tokens per window or a spent budget."""
+    meter = runtime.meter
+    if meter is None or meter.quotas is None or who.anonymous:
+        return
+    refusal = await meter.quotas.admit(who.principal.tenant)
+    if refusal is not None:
+        raise ApiError(429, refusal.message, type=refusal.type, code=refusal.code,
+                       headers={"Retry-After": str(refusal.retry_after_s)})
 
 
 def record_view(record: UsageRecord) -> dict[str, Any]:

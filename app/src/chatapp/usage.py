@@ -243,7 +243,7 @@ def parse_day(param: str, value: str | None, default: date) -> date:
 async def usage_view(runtime: Runtime, tenant: str | None, since_raw: str | None, until_raw: str | None) -> dict[str, Any]:
     """Totals by day and model, for one tenant (None: every tenant, for an admin key)."""
     meter = runtime.meter
-    if meter is None:
+    if meter is None or meter.log is None:
         raise ApiError(404, "usage recording is off on this server", type="not_found")
     today = datetime.now(UTC).date()
     until = parse_day("until", until_raw, today)
