@@ -18,6 +18,7 @@ from . import auth
 from .chat import Caller, complete_chat, json_response, owned
 from .errors import ApiError, invalid, loc_to_param, not_found
 from .metering import admit, usage_route
+from .tracing import TraceMiddleware
 from .schemas import check_text
 from .logs import FIELDS, AccessLog, JsonLog
 from .middleware import BodyLimit, BodyTooLarge, LimitBox, too_large
@@ -291,6 +292,7 @@ def create_app(
         return await complete_chat(rt(), request, body, who)
 
     app.add_middleware(BodyLimit, box=body_limit)
+    app.add_middleware(TraceMiddleware, runtime=lambda: state.get("rt"))  # inside AccessLog: its fields
     app.add_middleware(AccessLog, log=log)
     finish_openapi(app)
     return app

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from .prompts import Route
 from .providers.base import Completion, Delta, Provider, StreamEvent, UpstreamError, UpstreamRequest
+from .tracing import Tracing, attempt_span, record_result
 
 T = TypeVar("T")
 
@@ -85,6 +86,7 @@ class Router:
         self._failures = failures
         self._cooldown_s = cooldown_s
         self._breakers: dict[str, CircuitBreaker] = {}
+        self.tracing: Tracing | None = None  # a span per attempt (tracing.py)
 
     def provider_for(self, route: Route) -> Provider:
         return self.providers[f"{route.provider}|{route.base_url or ''}"]
@@ -121,7 +123,9 @@ class Router:
                     break
                 attempts += 1
                 try:
-                    result = await call(provider, request, min(route.timeout_s, remaining))
+                    with attempt_span(self.tracing, route.provider, route.model, index, attempt) as span:
+                        result = await call(provider, request, min(route.timeout_s, remaining))
+                        record_result(span, result)
                 except UpstreamError as exc:
                     last = exc
                     failures.append(f"{route.provider}/{route.model}: {str(exc)[:400]}")
