@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pulumi
 
+from components.alerting import UsageDashboard
 from components.inference import InferenceEndpoint
+from components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs
 from components.log_sink import LogSink, LogSinkArgs
 from stacks import common, parts
 from stacks.config import StackConfig
@@ -145,6 +147,13 @@ def compose(config: StackConfig) -> None:
     )
     common.error_metric("chat-errors", config, chat)
     common.error_metric("partner-errors", config, partner)
+    # Partners are tenants of the partner service (one key each): usage by tenant is usage by partner.
+    usage = UsageLogMetrics(
+        "partner-usage", UsageLogMetricsArgs(project=project, service_names=[partners.name], prefix="partner"),
+        opts=pulumi.ResourceOptions(depends_on=apis.ready),
+    )
+    UsageDashboard("partner-usage-dashboard", project, "stagewise staging: partner traffic and cost", usage.metric_names,
+                   opts=pulumi.ResourceOptions(depends_on=apis.ready))
 
     pulumi.export("stage", config.stage)
     pulumi.export("service_url", chat.uri)
