@@ -96,3 +96,31 @@ def test_partner_usage_dashboard(run_component: Callable[..., ProgramRun]) -> No
     queries = [t["widget"]["xyChart"]["dataSets"][0]["timeSeriesQuery"]["prometheusQuery"] for t in dashboard["mosaicLayout"]["tiles"]]
     assert any("sum by (tenant)" in q and "user_partner_cost_usd_sum" in q for q in queries)
     assert not run.of_type(POLICY)
+
+
+# --- stagewise:alerting.slo / tenantDailySpendUsd ------------------------------------------------
+
+BASE = {"gcp:project": "stagewise-test", "gcp:region": "us-central1"}
+
+
+@pytest.mark.parametrize(
+    ("section", "needle"),
+    [
+        ({"slo": {"availability": 1.5}}, "slo.availability"),
+        ({"slo": {"rollingDays": 90}}, "slo.rollingDays"),
+        ({"slo": {"latencyMs": 10}}, "slo.latencyMs"),
+        ({"tenantDailySpendUsd": -1}, "tenantDailySpendUsd"),
+    ],
+)
+def test_slo_config_errors_name_the_key(section: dict[str, Any], needle: str) -> None:
+    from stacks.config.loader import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_config({**BASE, "stagewise:alerting": json.dumps({"emails": ["oncall@example.com"], **section})}, "prod")
+    assert needle in str(caught.value), str(caught.value)
+
+
+def test_slo_config_maps_onto_the_component() -> None:
+    from stacks.config.alerting import SloConfig
+
+    assert SloTargets(**SloConfig().model_dump()) == SloTargets()
