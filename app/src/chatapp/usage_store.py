@@ -26,8 +26,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from google.cloud.firestore_v1.base_query import FieldFilter
-
 from .usage import UsageRecord, UsageRow
 
 _SCHEMA = """
@@ -214,6 +212,8 @@ class FirestoreUsageLog:
         self._marked.add(record.tenant)
 
     async def rollups(self, tenant: str | None, since: str, until: str) -> list[UsageRow]:
+        from google.cloud.firestore_v1.base_query import FieldFilter  # here: importing the app stays light
+
         if tenant is not None:
             tenants = [tenant]
         else:
