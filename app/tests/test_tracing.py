@@ -87,3 +87,15 @@ def test_bad_tracing_settings_fail_at_startup(start_app: Callable[..., AppServer
         assert "needs GOOGLE_CLOUD_PROJECT" in str(exc)
     else:
         raise AssertionError("CHAT_TRACING=gcp without a project was accepted")
+
+
+def test_no_credentials_for_cloud_trace_turns_tracing_off_not_the_app(
+    start_app: Callable[..., AppServer], tmp_path: Any,
+) -> None:
+    # On Cloud Run (K_SERVICE) tracing defaults to Cloud Trace; without credentials the app still serves.
+    server = start_app(K_SERVICE="chat", GOOGLE_APPLICATION_CREDENTIALS=str(tmp_path / "missing.json"))
+    reply = server.call("POST", "/v1/chat/completions",
+                        body={"model": "default", "messages": [{"role": "user", "content": "hi"}]})
+    assert reply.status == 200
+    warnings = [r for r in server.logs.records() if r.get("message", "").startswith("tracing is off")]
+    assert warnings and warnings[0]["severity"] == "WARNING"

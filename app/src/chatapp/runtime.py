@@ -108,7 +108,7 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
 
     keys = KeyRing.parse(settings.api_keys, settings.partner_api_keys)
     meter = build_meter(settings, env, log)
-    tracing = build_tracing(settings, env)
+    tracing = build_tracing(settings, env, log)
     prompts = load_all(settings, env)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True),

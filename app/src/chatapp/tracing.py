@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
     from opentelemetry.trace import Span, Tracer
 
+    from .logs import JsonLog
     from .runtime import Runtime
     from .settings import Settings, _Parser
 
@@ -69,11 +70,19 @@ def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attributes.items() if v is not None}
 
 
-def build_tracing(settings: Settings, env: Mapping[str, str] | None) -> Tracing | None:
+def build_tracing(settings: Settings, env: Mapping[str, str] | None, log: JsonLog | None = None) -> Tracing | None:
+    """Bad CHAT_TRACING settings stop startup; an exporter that cannot be created (no
+    Application Default Credentials, say) only costs the traces: a WARNING, and the app serves."""
     from .settings import SettingsError, _Parser
 
     parser = _Parser(os.environ if env is None else env)
-    tracing = parse_tracing(parser, settings)
+    try:
+        tracing = parse_tracing(parser, settings)
+    except Exception as exc:  # noqa: BLE001 - observability must not take the service down
+        if log is not None:
+            log.event("WARNING", "tracing is off: the span exporter could not be created",
+                      error=f"{exc.__class__.__name__}: {exc}"[:300])
+        tracing = None
     if parser.problems:
         raise SettingsError(parser.problems)
     return tracing
@@ -104,6 +113,11 @@ def parse_tracing(parser: _Parser, settings: Settings) -> Tracing | None:
     provider = TracerProvider(resource=resource, sampler=ParentBased(TraceIdRatioBased(ratio)))
     memory = None
     if mode == "gcp":
+        # Google's Cloud Trace exporter still works but is deprecated in favour of OTLP export to
+        # the Telemetry API (https://cloud.google.com/trace/docs/migrate-to-otlp-endpoints; the
+        # exporters' repositories are archived after 2027-01-01). Moving means
+        # opentelemetry-exporter-otlp-proto-http with an authorized session, the Telemetry API
+        # enabled and its writer role: a follow-up, not done here.
         from opentelemetry.exporter.cloud_trace import CloudTraceSpanExporter
 
         exporter = CloudTraceSpanExporter(project_id=settings.google_cloud_project)  # type: ignore[no-untyped-call]
