@@ -19,8 +19,9 @@ TTL policy on `expire_at` of the collection groups `shards` and `quota_instances
 Measured here (2026-12-01, the npm Firestore emulator on loopback): one sync of 6 counters
 (batch commit + reads) takes p50 13 ms, p95 95 ms; done per request inside a transaction that
 would be added to every answer, done once a second per instance it adds nothing to any. Redis
-(Debian's redis-server 7.0 is installable here) was not measured: its round trip is not the
-question, its cost and network path are. Memorystore for Valkey/Redis would be exact per request, but it is a new always-on component,
+(Debian's redis-server 7.0.15 on loopback, same day): INCR + EXPIRE per request p50 0.013 ms,
+p95 0.028 ms, so a per-request exact check would be cheap in time; what decides is the rest:
+Memorystore for Valkey/Redis would be exact per request, but it is a new always-on component,
 needs VPC access from Cloud Run, and single-digit requests per second per tenant do not need it.
 
 How exact. Requests per window: each of the n live instances may admit its share of what was
