@@ -54,6 +54,15 @@ USAGE_VALUES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# Anonymous callers are each their own tenant ("anon-<hash>" per client address, app auth.py): as a
+# metric label that would be one time series per visitor, and a project's active time series are
+# bounded. A label extractor takes REGEXP_EXTRACT with one RE2 capture group, like a value
+# extractor (https://cloud.google.com/java/docs/reference/google-cloud-logging/latest/com.google.logging.v2.LogMetricOrBuilder):
+# every anonymous tenant becomes the one label value "anon-" (RE2 alternation is leftmost-first),
+# a named tenant keeps its name (tenant names may not start with "anon-").
+TENANT_EXTRACTOR = 'REGEXP_EXTRACT(jsonPayload.tenant, "^(anon-|.+)")'
+
+
 @dataclass
 class UsageLogMetricsArgs:
     project: pulumi.Input[str]
@@ -80,6 +89,7 @@ class UsageLogMetrics(pulumi.ComponentResource):
             for key in USAGE_LABELS
         ]
         extractors = {key: f"EXTRACT(jsonPayload.{key})" for key in USAGE_LABELS}
+        extractors["tenant"] = TENANT_EXTRACTOR
         child = pulumi.ResourceOptions(parent=self)
         self.metric_names: dict[str, str] = {}
         self.metrics: dict[str, gcp.logging.Metric] = {}

@@ -36,7 +36,8 @@ def test_usage_metrics_extract_each_value_by_tenant_and_model(run_component: Cal
     assert set(metrics) == {"chat-input-tokens", "chat-output-tokens", "chat-cost-usd", "chat-ttft-ms", "chat-errors-by-tenant"}
     cost = metrics["chat-cost-usd"]
     assert cost["valueExtractor"] == "EXTRACT(jsonPayload.cost_usd)"
-    assert cost["labelExtractors"] == {"tenant": "EXTRACT(jsonPayload.tenant)", "model": "EXTRACT(jsonPayload.model)"}
+    assert cost["labelExtractors"] == {"tenant": 'REGEXP_EXTRACT(jsonPayload.tenant, "^(anon-|.+)")',
+                                       "model": "EXTRACT(jsonPayload.model)"}
     assert cost["metricDescriptor"]["valueType"] == "DISTRIBUTION"
     assert 'resource.labels.service_name=one_of("chat")' in cost["filter"]
     assert metrics["chat-errors-by-tenant"]["metricDescriptor"]["valueType"] == "INT64"
@@ -124,3 +125,16 @@ def test_slo_config_maps_onto_the_component() -> None:
     from stacks.config.alerting import SloConfig
 
     assert SloTargets(**SloConfig().model_dump()) == SloTargets()
+
+
+def test_the_tenant_label_folds_anonymous_callers_into_one_value() -> None:
+    import re
+
+    from components.log_metrics import TENANT_EXTRACTOR
+
+    pattern = re.search(r'"(.+)"', TENANT_EXTRACTOR)
+    assert pattern is not None
+    regex = re.compile(pattern.group(1))  # Python's alternation is leftmost-first, like RE2's
+    for tenant, label in (("anon-0123456789abcdef", "anon-"), ("acme", "acme"), ("acme-corp", "acme-corp")):
+        found = regex.search(tenant)
+        assert found is not None and found.group(1) == label
