@@ -57,14 +57,16 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
+    """[--check] [--target PATH] (a test checks a copy with --target)."""
+    target = Path(argv[argv.index("--target") + 1]) if "--target" in argv else TARGET
     text = render()
     if "--check" in argv:
-        if not TARGET.is_file() or TARGET.read_text() != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run `uv run --locked python scripts/app_prices.py`")
+        if not target.is_file() or target.read_text() != text:
+            print(f"{target} is stale: run `uv run --locked python scripts/app_prices.py`")
             return 1
         return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+    target.write_text(text)
+    print(f"wrote {target}")
     return 0
 
 

@@ -30,15 +30,13 @@ def test_shipped_prices_match_the_estimators_price_book() -> None:
 
 
 def test_check_fails_on_a_stale_file(tmp_path: Path) -> None:
-    original = SHIPPED.read_text()
-    try:
-        data = json.loads(original)
-        data["models"]["gemini-2.5-flash"]["input_nano_usd_per_token"] += 1
-        SHIPPED.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "app_prices.py"), "--check"], capture_output=True, text=True
-        )
-        assert result.returncode == 1
-        assert "stale" in result.stdout
-    finally:
-        SHIPPED.write_text(original)
+    data = json.loads(SHIPPED.read_text())
+    data["models"]["gemini-2.5-flash"]["input_nano_usd_per_token"] += 1
+    stale = tmp_path / "model_prices.json"
+    stale.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    script = str(ROOT / "scripts" / "app_prices.py")
+    result = subprocess.run([sys.executable, script, "--check", "--target", str(stale)], capture_output=True, text=True)
+    assert result.returncode == 1 and "stale" in result.stdout
+    stale.write_text(SHIPPED.read_text())
+    result = subprocess.run([sys.executable, script, "--check", "--target", str(stale)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
