@@ -9,8 +9,9 @@ import pulumi_gcp as gcp
 
 from components.iam import ProjectRole
 
-# The app writes `expire_at` on both; a TTL policy per collection group lets each expire.
-TTL_COLLECTION_GROUPS = ("messages", "conversations")
+# The app writes `expire_at` on these (usage: one record per completion, app usage_store.py); a TTL
+# policy per collection group lets each expire.
+TTL_COLLECTION_GROUPS = ("messages", "conversations", "usage")
 # The app's shared quota state (app/src/chatapp/quotas.py): one counter shard per instance and
 # period, and instance heartbeats, each with `expire_at` a day after its period ends.
 QUOTA_TTL_COLLECTION_GROUPS = ("shards", "quota_instances")
