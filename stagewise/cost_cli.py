@@ -9,7 +9,7 @@ from dataclasses import fields
 from typing import Any
 
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_OK, add_values_argument, command, load_values, parse_overrides
-from stacks.config.usage import USAGE_DOCS, UsageProfile
+from stagewise.stacks.config.usage import USAGE_DOCS, UsageProfile
 
 # Short flags for the figures people change most; every field is reachable through --usage.
 SHORT_FLAGS: dict[str, str] = {

@@ -191,7 +191,7 @@ def cloud_run(name: str = "chat", *, stage: str = "prod", alert: bool = True, **
 
 def service_slo(service: str | None, *, burn_alert: bool = True, name: str | None = None) -> monitoring.Slo:
     """An availability SLO on a Cloud Run service (None: on all of the project's) and its burn-rate
-    alert, as components/slo.py declares them."""
+    alert, as stagewise/components/slo.py declares them."""
     key = name or f"{service or 'run'}-slo"
     run = 'resource.type="cloud_run_revision"' + (f' AND resource.labels.service_name="{service}"' if service else "")
     custom = monitoring.GenericService(f"{key}-service", project=PROJECT, service_id=key, display_name=key)

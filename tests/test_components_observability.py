@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components.alerting import Alerting, AlertingArgs, UsageDashboard
-from components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs, promql_name
-from components.slo import BurnWindow, SloTargets
+from stagewise.components.alerting import Alerting, AlertingArgs, UsageDashboard
+from stagewise.components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs, promql_name
+from stagewise.components.slo import BurnWindow, SloTargets
 from stagewise.engine import ProgramRun
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
@@ -114,7 +114,7 @@ BASE = {"gcp:project": "stagewise-test", "gcp:region": "us-central1"}
     ],
 )
 def test_slo_config_errors_name_the_key(section: dict[str, Any], needle: str) -> None:
-    from stacks.config.loader import ConfigError, load_config
+    from stagewise.stacks.config.loader import ConfigError, load_config
 
     with pytest.raises(ConfigError) as caught:
         load_config({**BASE, "stagewise:alerting": json.dumps({"emails": ["oncall@example.com"], **section})}, "prod")
@@ -122,7 +122,7 @@ def test_slo_config_errors_name_the_key(section: dict[str, Any], needle: str) ->
 
 
 def test_slo_config_maps_onto_the_component() -> None:
-    from stacks.config.alerting import SloConfig
+    from stagewise.stacks.config.alerting import SloConfig
 
     assert SloTargets(**SloConfig().model_dump()) == SloTargets()
 
@@ -130,7 +130,7 @@ def test_slo_config_maps_onto_the_component() -> None:
 def test_the_tenant_label_folds_anonymous_callers_into_one_value() -> None:
     import re
 
-    from components.log_metrics import TENANT_EXTRACTOR
+    from stagewise.components.log_metrics import TENANT_EXTRACTOR
 
     pattern = re.search(r'"(.+)"', TENANT_EXTRACTOR)
     assert pattern is not None

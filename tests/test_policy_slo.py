@@ -10,8 +10,8 @@ import policy_fixtures as f
 import pulumi
 import pytest
 
-from components.alerting import Alerting, AlertingArgs
-from components.slo import SloTargets
+from stagewise.components.alerting import Alerting, AlertingArgs
+from stagewise.components.slo import SloTargets
 
 STACK = ""
 

@@ -2,7 +2,7 @@
 `{mode: external, ref: IMAGE, ignoreChanges: false}` in Pulumi.<stack>.yaml (the runner's copy;
 nothing is committed). `ignoreChanges: false` is what makes the deploy roll the new digest out:
 with it true the program leaves an existing service's image alone, so every CI deploy after the
-first would keep running the first image (stacks/config/service.py).
+first would keep running the first image (stagewise/stacks/config/service.py).
 
     python .github/scripts/set_image.py STACK REGION-docker.pkg.dev/PROJECT/REPO/chat@sha256:<64 hex>
 """

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from components.alerting import DEFAULT_UPTIME_PATH, check_uptime_path
-from stacks.config.base import Section
+from stagewise.components.alerting import DEFAULT_UPTIME_PATH, check_uptime_path
+from stagewise.stacks.config.base import Section
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -92,7 +92,7 @@ class ThresholdsConfig(Section):
 
 
 class SloConfig(Section):
-    """The chat service's SLOs (components/slo.py); prod must declare them (policy prod-requires-slo)."""
+    """The chat service's SLOs (stagewise/components/slo.py); prod must declare them (policy prod-requires-slo)."""
 
     availability: float = Field(0.995, gt=0, lt=1, description="share of requests that are not 5xx")
     latency_goal: float = Field(0.95, gt=0, lt=1, description="share of requests answered within latencyMs")
