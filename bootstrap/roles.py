@@ -39,6 +39,8 @@ TYPE_ROLES: dict[str, tuple[str, ...]] = {
     "gcp:monitoring/notificationChannel:NotificationChannel": ("roles/monitoring.editor",),
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": ("roles/monitoring.editor",),
     "gcp:monitoring/dashboard:Dashboard": ("roles/monitoring.editor",),
+    "gcp:monitoring/genericService:GenericService": ("roles/monitoring.editor",),
+    "gcp:monitoring/slo:Slo": ("roles/monitoring.editor",),
     "gcp:compute/network:Network": ("roles/compute.networkAdmin",),
     "gcp:compute/subnetwork:Subnetwork": ("roles/compute.networkAdmin",),
     "gcp:compute/router:Router": ("roles/compute.networkAdmin",),

@@ -27,7 +27,7 @@ KMS_KEY = f"projects/{PROJECT}/locations/{REGION}/keyRings/stagewise/cryptoKeys/
 CHANNEL = f"projects/{PROJECT}/notificationChannels/123"
 LB_RANGES = ["130.211.0.0/22", "35.191.0.0/16"]
 DAY = 86_400
-FRAME = {"frame-logs", "frame-sink", "frame-budget", "frame-audit"}
+FRAME = {"frame-logs", "frame-sink", "frame-budget", "frame-audit", "frame-slo", "frame-slo-service", "frame-slo-burn"}
 
 Pairs = set[tuple[str, str]]
 
@@ -49,7 +49,9 @@ def audit_config(name: str = "frame-audit") -> gcp.projects.IAMAuditConfig:
     )
 
 
-def frame(stage: str = "prod") -> None:
+def frame(stage: str = "prod", *, slo: bool | None = None) -> None:
+    if slo if slo is not None else stage == "prod":  # obs-slo-required: prod watches Cloud Run against an SLO
+        service_slo(None, name="frame-slo")
     audit_config()
     bucket("frame-logs", "logs", stage=stage)
     logging.ProjectSink(
@@ -185,6 +187,24 @@ def cloud_run(name: str = "chat", *, stage: str = "prod", alert: bool = True, **
     if alert:
         alert_policy(f"{name}-alert", f'resource.type="cloud_run_revision" AND resource.labels.service_name="{name}"')
     return service
+
+
+def service_slo(service: str | None, *, burn_alert: bool = True, name: str | None = None) -> monitoring.Slo:
+    """An availability SLO on a Cloud Run service (None: on all of the project's) and its burn-rate
+    alert, as stagewise/components/slo.py declares them."""
+    key = name or f"{service or 'run'}-slo"
+    run = 'resource.type="cloud_run_revision"' + (f' AND resource.labels.service_name="{service}"' if service else "")
+    custom = monitoring.GenericService(f"{key}-service", project=PROJECT, service_id=key, display_name=key)
+    objective = monitoring.Slo(
+        key, project=PROJECT, service=custom.service_id, slo_id="availability", goal=0.995, rolling_period_days=28,
+        request_based_sli=monitoring.SloRequestBasedSliArgs(good_total_ratio=monitoring.SloRequestBasedSliGoodTotalRatioArgs(
+            bad_service_filter=f'{run} AND metric.type="run.googleapis.com/request_count" AND metric.labels.response_code_class="5xx"',
+            total_service_filter=f'{run} AND metric.type="run.googleapis.com/request_count"',
+        )),
+    )
+    if burn_alert:
+        alert_policy(f"{key}-burn", f'select_slo_burn_rate("projects/{PROJECT}/services/{key}/serviceLevelObjectives/availability", "3600s")')
+    return objective
 
 
 def alert_policy(name: str, filter_text: str, **overrides: Any) -> monitoring.AlertPolicy:

@@ -115,8 +115,16 @@ def test_firestore_pitr_daily_backups_and_message_ttl(run_component) -> None:  #
     schedule = one(run, "gcp:firestore/backupSchedule:BackupSchedule").inputs
     assert schedule["retention"] == f"{14 * 86400}s" and "dailyRecurrence" in schedule
     ttls = [field.inputs for field in run.of_type("gcp:firestore/field:Field")]
-    assert sorted((t["collection"], t["field"]) for t in ttls) == [("conversations", "expire_at"), ("messages", "expire_at")]
+    assert sorted((t["collection"], t["field"]) for t in ttls) == [
+        ("conversations", "expire_at"), ("messages", "expire_at"), ("usage", "expire_at")]
     assert all("ttlConfig" in t for t in ttls)
+
+
+def test_firestore_quota_state_expires(run_component) -> None:  # type: ignore[no-untyped-def]
+    run = run_component(firestore(quota_ttl=True))
+    ttls = [field.inputs for field in run.of_type("gcp:firestore/field:Field")]
+    assert sorted(t["collection"] for t in ttls) == ["quota_instances", "shards"]
+    assert all(t["field"] == "expire_at" and "ttlConfig" in t for t in ttls)
 
 
 def test_firestore_client_role_is_scoped_to_the_database() -> None:

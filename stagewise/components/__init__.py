@@ -10,70 +10,73 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE: dict[str, str] = {
+    "Alerting": "alerting",
+    "AlertingArgs": "alerting",
+    "ArmorSettings": "edge",
+    "BillingBudget": "budget",
+    "BillingBudgetArgs": "budget",
+    "BucketRole": "iam",
+    "BucketSet": "buckets",
+    "BucketSetArgs": "buckets",
+    "BucketSpec": "buckets",
+    "BuildFromSource": "registry",
+    "BurnWindow": "slo",
+    "ChatService": "chat_service",
+    "ChatServiceArgs": "chat_service",
+    "CloudRunGpu": "inference",
+    "ContainerImage": "registry",
+    "ContainerImageArgs": "registry",
+    "EdgeBackend": "edge",
+    "EdgeLoadBalancer": "edge",
+    "EdgeLoadBalancerArgs": "edge",
+    "ErrorLogMetric": "log_metrics",
+    "ErrorLogMetricArgs": "log_metrics",
+    "ExternalImage": "registry",
+    "FirestoreDatabase": "firestore",
+    "FirestoreDatabaseArgs": "firestore",
+    "GeminiFallback": "inference",
+    "GpuVmPool": "inference",
     "Guardrails": "guardrails",
     "GuardrailsArgs": "guardrails",
+    "InferenceEndpoint": "inference",
+    "InferenceEndpointArgs": "inference",
+    "InferenceSignals": "alerting",
+    "InternalAllow": "vpc",
+    "LogSink": "log_sink",
+    "LogSinkArgs": "log_sink",
+    "ManagedModel": "inference",
+    "PagerDutyChannel": "alerting",
+    "PrivateNetwork": "inference",
     "ProjectAuditLogs": "audit_logs",
     "ProjectAuditLogsArgs": "audit_logs",
-    "SlackChannel": "alerting",
-    "PagerDutyChannel": "alerting",
-    "Thresholds": "alerting",
-    "InferenceSignals": "alerting",
-    "AlertingArgs": "alerting",
-    "Alerting": "alerting",
-    "ProjectServicesArgs": "apis",
-    "ProjectServices": "apis",
-    "BucketSpec": "buckets",
-    "BucketSetArgs": "buckets",
-    "BucketSet": "buckets",
-    "BillingBudgetArgs": "budget",
-    "BillingBudget": "budget",
-    "VpcEgress": "chat_service",
-    "TrafficSplit": "chat_service",
-    "ChatServiceArgs": "chat_service",
-    "ChatService": "chat_service",
-    "ServerlessTarget": "edge",
-    "EdgeBackend": "edge",
-    "RateLimit": "edge",
-    "ArmorSettings": "edge",
-    "EdgeLoadBalancerArgs": "edge",
-    "EdgeLoadBalancer": "edge",
-    "FirestoreDatabaseArgs": "firestore",
-    "FirestoreDatabase": "firestore",
     "ProjectRole": "iam",
-    "BucketRole": "iam",
+    "ProjectServices": "apis",
+    "ProjectServicesArgs": "apis",
+    "RateLimit": "edge",
     "SecretRole": "iam",
-    "GeminiFallback": "inference",
-    "ManagedModel": "inference",
-    "VertexModelGarden": "inference",
-    "PrivateNetwork": "inference",
-    "WorkingHours": "inference",
-    "GpuVmPool": "inference",
-    "CloudRunGpu": "inference",
-    "InferenceEndpointArgs": "inference",
-    "InferenceEndpoint": "inference",
-    "ErrorLogMetricArgs": "log_metrics",
-    "ErrorLogMetric": "log_metrics",
-    "LogSinkArgs": "log_sink",
-    "LogSink": "log_sink",
-    "BuildFromSource": "registry",
-    "ExternalImage": "registry",
-    "ContainerImageArgs": "registry",
-    "ContainerImage": "registry",
+    "SecretSet": "secrets",
     "SecretSetArgs": "secrets",
+    "ServerlessTarget": "edge",
+    "ServiceSlos": "slo",
+    "ServiceSlosArgs": "slo",
+    "SlackChannel": "alerting",
+    "SloTargets": "slo",
     "SourceRefusalMetric": "source_refusals",
     "SourceRefusalMetricArgs": "source_refusals",
-    "SecretSet": "secrets",
     "SubnetSpec": "vpc",
-    "InternalAllow": "vpc",
-    "VpcNetworkArgs": "vpc",
+    "Thresholds": "alerting",
+    "TrafficSplit": "chat_service",
+    "UsageDashboard": "alerting",
+    "UsageLogMetrics": "log_metrics",
+    "UsageLogMetricsArgs": "log_metrics",
+    "VertexModelGarden": "inference",
+    "VpcEgress": "chat_service",
     "VpcNetwork": "vpc",
+    "VpcNetworkArgs": "vpc",
+    "WorkingHours": "inference",
 }
 
 __all__ = [
-    "Guardrails",
-    "GuardrailsArgs",
-    "ProjectAuditLogs",
-    "ProjectAuditLogsArgs",
     "Alerting",
     "AlertingArgs",
     "ArmorSettings",
@@ -84,6 +87,7 @@ __all__ = [
     "BucketSetArgs",
     "BucketSpec",
     "BuildFromSource",
+    "BurnWindow",
     "ChatService",
     "ChatServiceArgs",
     "CloudRunGpu",
@@ -99,6 +103,8 @@ __all__ = [
     "FirestoreDatabaseArgs",
     "GeminiFallback",
     "GpuVmPool",
+    "Guardrails",
+    "GuardrailsArgs",
     "InferenceEndpoint",
     "InferenceEndpointArgs",
     "InferenceSignals",
@@ -108,6 +114,8 @@ __all__ = [
     "ManagedModel",
     "PagerDutyChannel",
     "PrivateNetwork",
+    "ProjectAuditLogs",
+    "ProjectAuditLogsArgs",
     "ProjectRole",
     "ProjectServices",
     "ProjectServicesArgs",
@@ -115,13 +123,19 @@ __all__ = [
     "SecretRole",
     "SecretSet",
     "SecretSetArgs",
+    "ServerlessTarget",
+    "ServiceSlos",
+    "ServiceSlosArgs",
+    "SlackChannel",
+    "SloTargets",
     "SourceRefusalMetric",
     "SourceRefusalMetricArgs",
-    "ServerlessTarget",
-    "SlackChannel",
     "SubnetSpec",
     "Thresholds",
     "TrafficSplit",
+    "UsageDashboard",
+    "UsageLogMetrics",
+    "UsageLogMetricsArgs",
     "VertexModelGarden",
     "VpcEgress",
     "VpcNetwork",
@@ -142,20 +156,21 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from stagewise.components.guardrails import Guardrails, GuardrailsArgs
+    from stagewise.components.alerting import Alerting, AlertingArgs, InferenceSignals, PagerDutyChannel, SlackChannel, Thresholds, UsageDashboard
+    from stagewise.components.apis import ProjectServices, ProjectServicesArgs
     from stagewise.components.audit_logs import ProjectAuditLogs, ProjectAuditLogsArgs
-    from stagewise.components.alerting import SlackChannel, PagerDutyChannel, Thresholds, InferenceSignals, AlertingArgs, Alerting
-    from stagewise.components.apis import ProjectServicesArgs, ProjectServices
-    from stagewise.components.buckets import BucketSpec, BucketSetArgs, BucketSet
-    from stagewise.components.budget import BillingBudgetArgs, BillingBudget
-    from stagewise.components.chat_service import VpcEgress, TrafficSplit, ChatServiceArgs, ChatService
-    from stagewise.components.edge import ServerlessTarget, EdgeBackend, RateLimit, ArmorSettings, EdgeLoadBalancerArgs, EdgeLoadBalancer
-    from stagewise.components.firestore import FirestoreDatabaseArgs, FirestoreDatabase
-    from stagewise.components.iam import ProjectRole, BucketRole, SecretRole
-    from stagewise.components.inference import GeminiFallback, ManagedModel, VertexModelGarden, PrivateNetwork, WorkingHours, GpuVmPool, CloudRunGpu, InferenceEndpointArgs, InferenceEndpoint
-    from stagewise.components.log_metrics import ErrorLogMetricArgs, ErrorLogMetric
-    from stagewise.components.log_sink import LogSinkArgs, LogSink
-    from stagewise.components.registry import BuildFromSource, ExternalImage, ContainerImageArgs, ContainerImage
-    from stagewise.components.secrets import SecretSetArgs, SecretSet
+    from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
+    from stagewise.components.budget import BillingBudget, BillingBudgetArgs
+    from stagewise.components.chat_service import ChatService, ChatServiceArgs, TrafficSplit, VpcEgress
+    from stagewise.components.edge import ArmorSettings, EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, RateLimit, ServerlessTarget
+    from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
+    from stagewise.components.guardrails import Guardrails, GuardrailsArgs
+    from stagewise.components.iam import BucketRole, ProjectRole, SecretRole
+    from stagewise.components.inference import CloudRunGpu, GeminiFallback, GpuVmPool, InferenceEndpoint, InferenceEndpointArgs, ManagedModel, PrivateNetwork, VertexModelGarden, WorkingHours
+    from stagewise.components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs, UsageLogMetrics, UsageLogMetricsArgs
+    from stagewise.components.log_sink import LogSink, LogSinkArgs
+    from stagewise.components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
+    from stagewise.components.secrets import SecretSet, SecretSetArgs
+    from stagewise.components.slo import BurnWindow, ServiceSlos, ServiceSlosArgs, SloTargets
     from stagewise.components.source_refusals import SourceRefusalMetric, SourceRefusalMetricArgs
-    from stagewise.components.vpc import SubnetSpec, InternalAllow, VpcNetworkArgs, VpcNetwork
+    from stagewise.components.vpc import InternalAllow, SubnetSpec, VpcNetwork, VpcNetworkArgs

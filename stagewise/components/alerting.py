@@ -57,6 +57,8 @@ from pulumi_gcp.monitoring import (
 )
 
 from stagewise.components.chat_service import HEALTH_PATH as SERVICE_HEALTH_PATH
+from stagewise.components.log_metrics import promql_name
+from stagewise.components.slo import ServiceSlos, ServiceSlosArgs, SloTargets
 
 INFERENCE_MODES = frozenset({"vertex", "cloudrun-gpu", "gpu-vm"})
 UPTIME_PERIODS = frozenset({60, 300, 600, 900})
@@ -166,8 +168,16 @@ class AlertingArgs:
     auto_close_days: int = 7
     display_prefix: str = "stagewise"
     labels: Mapping[str, str] = field(default_factory=dict)
+    # SLOs (availability, latency) with burn-rate alerts (stagewise/components/slo.py); None: none declared
+    slo: SloTargets | None = None
+    # UsageLogMetrics.metric_names: tokens, cost, TTFT and errors by tenant and model on the dashboard
+    usage_metrics: Mapping[str, str] | None = None
+    # alert when one tenant's cost over the last 24 h passes this (needs usage_metrics)
+    tenant_daily_spend_usd: float | None = None
 
     def __post_init__(self) -> None:
+        if self.tenant_daily_spend_usd is not None and (self.tenant_daily_spend_usd <= 0 or not self.usage_metrics):
+            raise ValueError("tenant_daily_spend_usd needs usage_metrics and a positive amount of USD")
         if not self.service_names:
             raise ValueError("service_names is empty; name the Cloud Run services to watch")
         maxima = self.max_instances if isinstance(self.max_instances, Mapping) else {"": self.max_instances}
@@ -226,16 +236,28 @@ class Alerting(pulumi.ComponentResource):
         if args.uptime_host:
             self.uptime_check = self._uptime(args.uptime_host)
             signals.append(_uptime_signal(args, self.uptime_check.uptime_check_id))
+        charts: list[_Signal] = []
+        if args.usage_metrics:
+            charts = _usage_charts(args.usage_metrics)
+            if args.tenant_daily_spend_usd is not None:
+                signals.append(_spend_signal(args.usage_metrics, args.tenant_daily_spend_usd))
 
         self.policies: dict[str, gcp.monitoring.AlertPolicy] = {
             signal.key: self._policy(signal, channel_ids) for signal in signals
         }
+        self.slos: ServiceSlos | None = None
+        if args.slo is not None:
+            self.slos = ServiceSlos(f"{name}-slo", ServiceSlosArgs(
+                project=args.project, service_names=args.service_names, channel_ids=channel_ids, targets=args.slo,
+                display_prefix=args.display_prefix, labels=args.labels,
+            ), opts=pulumi.ResourceOptions(parent=self))
+            self.policies.update(self.slos.policies)
         self.dashboard: gcp.monitoring.Dashboard | None = None
         if args.dashboard:
             self.dashboard = gcp.monitoring.Dashboard(
                 f"{name}-dashboard",
                 project=args.project,
-                dashboard_json=_dashboard_json(f"{args.display_prefix}: chat service", signals),
+                dashboard_json=_dashboard_json(f"{args.display_prefix}: chat service", signals + charts),
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
@@ -598,6 +620,54 @@ def _uptime_signal(args: AlertingArgs, check_id: pulumi.Output[str]) -> _Signal:
                 "Open the URL yourself. A certificate error: check the managed certificate status and the domain's DNS A record (load balancer IP).",
                 "403/429: Cloud Armor is blocking the checkers; look at the security policy's logs and recent rule changes.",
                 "5xx/timeouts: follow the 5xx runbook; check the backend services' health in the load balancer page.",
+            ],
+        ),
+    )
+
+
+class UsageDashboard(pulumi.ComponentResource):
+    """A dashboard of the usage log metrics alone (tokens, cost, TTFT, errors by tenant and
+    model), for a stage without alerting: staging shows each partner's traffic and cost apart."""
+
+    def __init__(self, name: str, project: pulumi.Input[str], title: str, metrics: Mapping[str, str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("stagewise:index:UsageDashboard", name, None, opts)
+        self.dashboard = gcp.monitoring.Dashboard(
+            name, project=project, dashboard_json=_dashboard_json(title, _usage_charts(metrics)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({})
+
+
+def _usage_charts(metrics: Mapping[str, str]) -> list[_Signal]:
+    """Dashboard-only charts of the usage log metrics (PromQL over their histograms), one line
+    per tenant (a partner, in staging) and model."""
+    m = {key: promql_name(value) for key, value in metrics.items()}
+    charts = [
+        ("usage-input-tokens", "input tokens/s by tenant and model", f"sum by (tenant, model) (rate({m['input-tokens']}_sum[5m]))"),
+        ("usage-output-tokens", "output tokens/s by tenant and model", f"sum by (tenant, model) (rate({m['output-tokens']}_sum[5m]))"),
+        ("usage-cost", "cost (USD) per hour by tenant", f"sum by (tenant) (increase({m['cost-usd']}_sum[1h]))"),
+        ("usage-ttft", "time to first token p95 (ms) by model",
+         f"histogram_quantile(0.95, sum by (le, model) (rate({m['ttft-ms']}_bucket[5m])))"),
+        ("usage-errors", "errors/s by tenant and model", f"sum by (tenant, model) (rate({m['errors']}[5m]))"),
+    ]
+    return [_Signal(key=k, title=t, severity="INFO", threshold=0, runbook="", promql=q) for k, t, q in charts]
+
+
+def _spend_signal(metrics: Mapping[str, str], usd: float) -> _Signal:
+    cost = promql_name(metrics["cost-usd"])
+    return _Signal(
+        key="tenant-spend",
+        title=f"a tenant spent more than ${usd:g} in 24 h",
+        severity="WARNING",
+        threshold=usd,
+        promql=f"sum by (tenant) (increase({cost}_sum[1d])) > {usd:g}",
+        runbook=_runbook(
+            f"One tenant's answers cost more than ${usd:g} over the last 24 hours (list prices, the tenant label names it).",
+            [
+                "Read the tenant's usage: GET /v1/usage with an admin key (by day and model).",
+                "If the traffic is unexpected: set or lower its budget (CHAT_TENANT_QUOTAS daily_usd) or revoke its key.",
+                "If expected: raise this threshold (stagewise:alerting.tenantDailySpendUsd) and the budget.",
             ],
         ),
     )

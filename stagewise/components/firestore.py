@@ -9,8 +9,12 @@ import pulumi_gcp as gcp
 
 from stagewise.components.iam import ProjectRole
 
-# The app writes `expire_at` on both; a TTL policy per collection group lets each expire.
-TTL_COLLECTION_GROUPS = ("messages", "conversations")
+# The app writes `expire_at` on these (usage: one record per completion, app usage_store.py); a TTL
+# policy per collection group lets each expire.
+TTL_COLLECTION_GROUPS = ("messages", "conversations", "usage")
+# The app's shared quota state (app/src/chatapp/quotas.py): one counter shard per instance and
+# period, and instance heartbeats, each with `expire_at` a day after its period ends.
+QUOTA_TTL_COLLECTION_GROUPS = ("shards", "quota_instances")
 EXPIRY_FIELD = "expire_at"
 
 
@@ -23,6 +27,7 @@ class FirestoreDatabaseArgs:
     delete_protection: bool = True
     backup_retention_days: int | None = None
     ttl: bool = False
+    quota_ttl: bool = False  # TTL policies on the quota state's collection groups
 
 
 class FirestoreDatabase(pulumi.ComponentResource):
@@ -63,6 +68,20 @@ class FirestoreDatabase(pulumi.ComponentResource):
                 self.ttl_fields.append(
                     gcp.firestore.Field(
                         f"{name}-{collection.removesuffix('s')}-ttl",
+                        project=args.project,
+                        database=self.database.name,
+                        collection=collection,
+                        field=EXPIRY_FIELD,
+                        ttl_config=gcp.firestore.FieldTtlConfigArgs(),
+                        index_config=gcp.firestore.FieldIndexConfigArgs(),
+                        opts=child,
+                    )
+                )
+        if args.quota_ttl:
+            for collection in QUOTA_TTL_COLLECTION_GROUPS:
+                self.ttl_fields.append(
+                    gcp.firestore.Field(
+                        f"{name}-{collection.replace('_', '-')}-ttl",
                         project=args.project,
                         database=self.database.name,
                         collection=collection,

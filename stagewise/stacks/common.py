@@ -72,6 +72,12 @@ def container_image(config: StackConfig, apis: ProjectServices) -> ContainerImag
     )
 
 
+def shared_quotas(config: StackConfig) -> bool:
+    """Staging and prod run many instances: per-tenant quotas count in Firestore (app quotas.py);
+    the MVP counts in its one instance's memory."""
+    return config.stage != "mvp"
+
+
 def firestore(config: StackConfig, apis: ProjectServices) -> FirestoreDatabase:
     settings = config.firestore
     return FirestoreDatabase(
@@ -84,6 +90,7 @@ def firestore(config: StackConfig, apis: ProjectServices) -> FirestoreDatabase:
             delete_protection=settings.delete_protection,
             backup_retention_days=settings.backup_retention_days,
             ttl=settings.ttl_days is not None,
+            quota_ttl=shared_quotas(config),
         ),
         opts=pulumi.ResourceOptions(depends_on=apis.ready),
     )
@@ -232,6 +239,8 @@ def chat_service(name: str, config: StackConfig, service: ServiceConfig, wiring:
     if wiring.guardrails is not None:
         env.update(wiring.guardrails.client_env)
         grants.append(wiring.guardrails.client_role())
+    if shared_quotas(config):  # quotas set in service.env (CHAT_TENANT_*) then hold across instances
+        env["CHAT_QUOTA_BACKEND"] = "firestore"
     env.update(service.env)
     env.update(wiring.extra_env or {})
     secret_ids = list(service.secret_env.values())

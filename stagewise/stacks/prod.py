@@ -4,7 +4,9 @@
 - the chat service in every region of `stagewise:failover.regions`, each with direct VPC egress
   (ALL_TRAFFIC), ingress from the load balancer only and the run.app URL disabled;
 - the global HTTPS load balancer with Cloud Armor in front of them (canary/blue-green weights);
-- the VPC (subnets, NAT, firewall baseline), alerting (channels, policies, uptime check, dashboard);
+- the VPC (subnets, NAT, firewall baseline), alerting (channels, policies, uptime check, dashboard
+  with tokens/cost/TTFT/errors by tenant and model, availability and latency SLOs with burn-rate
+  alerts, a per-tenant spend alert);
 - `data` / `logs` / `backups` buckets (logs kept 30 days, backups a year), the services' logs routed
   into `logs`; Firestore with point-in-time recovery and a daily backup schedule;
 - deletion protection on everything that holds state or serves users.
@@ -26,6 +28,8 @@ from stagewise.components.chat_service import ChatService
 from stagewise.components.edge import ArmorSettings, EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, RateLimit, ServerlessTarget
 from stagewise.components.inference import InferenceEndpoint
 from stagewise.components.log_sink import LogSink, LogSinkArgs
+from stagewise.components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs
+from stagewise.components.slo import SloTargets
 from stagewise.stacks import common, parts
 from stagewise.stacks.budget import billing_budget
 from stagewise.stacks.config import StackConfig
@@ -94,7 +98,9 @@ class ProdSettings:
         self.plan = parts.plan_inference(config, inference)
 
 
-def _alerting_args(config: StackConfig, settings: ProdSettings, endpoint: InferenceEndpoint) -> AlertingArgs:
+def _alerting_args(
+    config: StackConfig, settings: ProdSettings, endpoint: InferenceEndpoint, usage_metrics: dict[str, str] | None = None
+) -> AlertingArgs:
     alerting = settings.alerting
     signals = None
     if endpoint.mode_name != "managed" and endpoint.metrics_target is not None:
@@ -114,6 +120,9 @@ def _alerting_args(config: StackConfig, settings: ProdSettings, endpoint: Infere
         dashboard=alerting.dashboard,
         auto_close_days=alerting.auto_close_days,
         labels=config.all_labels,
+        slo=SloTargets(**alerting.slo.model_dump()) if alerting.slo is not None else None,
+        usage_metrics=usage_metrics,
+        tenant_daily_spend_usd=alerting.tenant_daily_spend_usd,
     )
 
 
@@ -194,7 +203,10 @@ def compose(config: StackConfig) -> None:
         )
 
     edge = EdgeLoadBalancer("edge", _edge_args(config, settings.edge, services), opts=pulumi.ResourceOptions(depends_on=apis.ready))
-    alerting = Alerting("alerting", _alerting_args(config, settings, endpoint), opts=pulumi.ResourceOptions(depends_on=apis.ready))
+    usage = UsageLogMetrics("usage-metrics", UsageLogMetricsArgs(project=project, service_names=[config.service.name]),
+                            opts=pulumi.ResourceOptions(depends_on=apis.ready))
+    alerting = Alerting("alerting", _alerting_args(config, settings, endpoint, usage.metric_names),
+                        opts=pulumi.ResourceOptions(depends_on=apis.ready))
     backups_bucket = next(key for key, bucket in config.buckets.items() if bucket.bucket_class == "backups")
     parts.FirestoreExport(
         "firestore-export", project, config.gcp.region, database, buckets.buckets[backups_bucket].name,

@@ -17,6 +17,8 @@ from stagewise.components.log_sink import LogSink, LogSinkArgs
 from stagewise.stacks import common, parts, partner_ranges
 from stagewise.stacks.config import StackConfig
 from stagewise.stacks.guardrails import guardrails
+from stagewise.components.alerting import UsageDashboard
+from stagewise.components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs
 from stagewise.stacks.config.partners import PartnerServiceConfig
 from stagewise.stacks.config.releases import check_release
 from stagewise.stacks.config.service import ServiceConfig
@@ -152,6 +154,13 @@ def compose(config: StackConfig) -> None:
     common.error_metric("chat-errors", config, chat)
     common.error_metric("partner-errors", config, partner)
     refusals = partner_ranges.refusal_metric(config, partners, partner)
+    # Partners are tenants of the partner service (one key each): usage by tenant is usage by partner.
+    usage = UsageLogMetrics(
+        "partner-usage", UsageLogMetricsArgs(project=project, service_names=[partners.name], prefix="partner"),
+        opts=pulumi.ResourceOptions(depends_on=apis.ready),
+    )
+    UsageDashboard("partner-usage-dashboard", project, "stagewise staging: partner traffic and cost", usage.metric_names,
+                   opts=pulumi.ResourceOptions(depends_on=apis.ready))
 
     pulumi.export("stage", config.stage)
     pulumi.export("service_url", chat.uri)

@@ -17,6 +17,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from . import auth, source_ranges
 from .chat import Caller, complete_chat, json_response, owned
 from .errors import ApiError, invalid, loc_to_param, not_found
+from .metering import admit, usage_route
+from .tracing import TraceMiddleware
 from .schemas import check_text
 from .logs import FIELDS, AccessLog, JsonLog
 from .middleware import BodyLimit, BodyTooLarge, LimitBox, too_large
@@ -280,12 +282,19 @@ def create_app(
             raise not_found(f"profile {user!r}")
         return json_response(profile.public())
 
+    # --- usage (metering.py) ------------------------------------------------------------------
+    @app.get("/v1/usage", **ROUTE_DOCS["get_usage"])
+    async def get_usage(request: Request, since: str | None = None, until: str | None = None) -> Response:
+        return json_response(await usage_route(rt(), request, caller, since, until))
+
     # --- chat --------------------------------------------------------------------------------
     @app.post("/v1/chat/completions", **ROUTE_DOCS["chat_completions"])
     async def chat_completions(request: Request, body: ChatRequest, who: Caller = Depends(caller)) -> Response:
+        await admit(rt(), who)  # the tenant's shared quotas and budgets (quotas.py)
         return await complete_chat(rt(), request, body, who)
 
     app.add_middleware(BodyLimit, box=body_limit)
+    app.add_middleware(TraceMiddleware, runtime=lambda: state.get("rt"))  # inside AccessLog: its fields
     app.add_middleware(AccessLog, log=log)
     finish_openapi(app)
     return app

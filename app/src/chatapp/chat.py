@@ -14,7 +14,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from . import auth
+from . import auth, metering
 from .errors import ApiError, error_body, invalid, not_found
 from .guardrails import GuardrailBlocked, guard_stream, screen_prompts, screen_reply
 from .logs import FIELDS
@@ -24,6 +24,7 @@ from .router import AllUpstreamsFailed, Outcome
 from .runtime import Runtime
 from .schemas import ChatRequest
 from .store.base import CONVERSATION_ID, Conversation, ConversationGone, Message, Store, Turn
+from .usage import request_started, timing_headers
 
 T = TypeVar("T")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -97,7 +98,7 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
         new_messages=new_messages,
         version=version,
         fields=fields,
-        started=time.perf_counter(),
+        started=request_started(request.scope),
         include_usage=bool(body.stream_options and body.stream_options.include_usage),
         completion_id="chatcmpl-" + uuid.uuid4().hex,
         created=int(now),
@@ -136,6 +137,7 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
             ctx.is_new = False
         headers["X-Model"] = outcome[0].route.model
         headers["X-Fallback-Used"] = "true" if outcome[0].fallback_used else "false"
+        headers.update(timing_headers(ctx.started, outcome[0].upstream_s))
         return StreamingResponse(
             sse(runtime, ctx, outcome[0], first, events),
             media_type="text/event-stream",
@@ -154,6 +156,7 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
     await persist(runtime, ctx, result, completion.text, completion.finish_reason, completion.usage)
     headers["X-Model"] = result.route.model
     headers["X-Fallback-Used"] = "true" if result.fallback_used else "false"
+    headers.update(timing_headers(ctx.started, result.upstream_s))
     return json_response(
         {
             "id": ctx.completion_id,
@@ -349,6 +352,7 @@ async def persist(runtime: Runtime, ctx: ChatContext, outcome: Outcome, text: st
         note_store_failure(fields, exc)
         raise
     fields["stored"] = True
+    await metering.after_turn(runtime, ctx, outcome, usage, finish)
 
 
 def error_event(message: str, type: str, code: str) -> bytes:

@@ -84,6 +84,7 @@ class AccessLog:
         start = time.perf_counter()
         fields: dict[str, Any] = {}
         scope[FIELDS] = fields
+        scope["chatapp.t0"] = start  # usage.T0: a completion's total time counts from here
         state = {"status": 500, "size": 0}
 
         async def send_wrapper(message: Message) -> None:

@@ -95,6 +95,13 @@ ROUTE_DOCS: dict[str, dict[str, Any]] = {
     "delete_conversation": {
         "responses": {200: {"content": _JSON_OBJECT}, 401: E401, 404: E404, 429: E429, 503: E503_STORE},
     },
+    "get_usage": {
+        "summary": "Usage totals by day and model",
+        "description": "The caller's tenant's requests, tokens and cost (USD, from the shipped list prices) by "
+        "UTC day and model, from `since` (default: the first of this month) to `until` (default: today); a "
+        "key in CHAT_ADMIN_API_KEYS gets every tenant's.",
+        "responses": {200: {"content": _JSON_OBJECT}, 400: E400, 401: E401, 404: E404, 429: E429, 503: E503_STORE},
+    },
     "get_profile": {
         "responses": {200: {"content": _JSON_OBJECT}, 400: E400, 401: E401, 404: E404, 429: E429, 503: E503_STORE},
     },

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from .prompts import Route
 from .providers.base import Completion, Delta, Provider, StreamEvent, UpstreamError, UpstreamRequest
+from .tracing import Tracing, attempt_span, record_result
 
 T = TypeVar("T")
 
@@ -66,6 +67,10 @@ class Outcome:
     fallback_used: bool
     # why earlier attempts failed ("<provider>/<model>: <reason>"), for the request's log line
     failures: tuple[str, ...] = ()
+    # perf_counter() when the chain was first called, and the seconds spent waiting on it
+    # (every attempt and backoff; for a stream, up to the last event received): usage.py's overhead
+    upstream_started: float = 0.0
+    upstream_s: float = 0.0
 
 
 def _backoff(attempt: int, error: UpstreamError) -> float:
@@ -81,6 +86,7 @@ class Router:
         self._failures = failures
         self._cooldown_s = cooldown_s
         self._breakers: dict[str, CircuitBreaker] = {}
+        self.tracing: Tracing | None = None  # a span per attempt (tracing.py)
 
     def provider_for(self, route: Route) -> Provider:
         return self.providers[f"{route.provider}|{route.base_url or ''}"]
@@ -98,6 +104,7 @@ class Router:
         deadline: float,
         call: Callable[[Provider, UpstreamRequest, float], Awaitable[T]],
     ) -> tuple[T, Outcome]:
+        started = time.perf_counter()
         skips = 0
         attempts = 0
         last: UpstreamError | None = None
@@ -116,7 +123,9 @@ class Router:
                     break
                 attempts += 1
                 try:
-                    result = await call(provider, request, min(route.timeout_s, remaining))
+                    with attempt_span(self.tracing, route.provider, route.model, index, attempt) as span:
+                        result = await call(provider, request, min(route.timeout_s, remaining))
+                        record_result(span, result)
                 except UpstreamError as exc:
                     last = exc
                     failures.append(f"{route.provider}/{route.model}: {str(exc)[:400]}")
@@ -130,7 +139,8 @@ class Router:
                     await asyncio.sleep(delay)
                     continue
                 breaker.success()
-                return result, Outcome(route, attempts, index > 0, tuple(failures))
+                return result, Outcome(route, attempts, index > 0, tuple(failures), started,
+                                       time.perf_counter() - started)
         raise AllUpstreamsFailed(
             f"every model in the chain failed: {last}" if last else "every model in the chain is unavailable",
             deadline=time.monotonic() >= deadline,
@@ -153,6 +163,7 @@ class Router:
         try:
             yield first
             async for event in events:
+                result.upstream_s = time.perf_counter() - result.upstream_started
                 yield event
         except UpstreamError as exc:
             if exc.counts_for_breaker:  # only the upstream's own failures, never the request's

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .auth import KeyRing
 from .limits import RateLimiter
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     import aiohttp
 
     from .guardrails import Guardrails
+    from .metering import Meter
+    from .tracing import Tracing
+
     from .providers.google_identity import GoogleTokenSource
     from .store.base import Store
 
@@ -81,8 +84,14 @@ class Runtime:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Model Armor screening (chatapp/guardrails.py); None when CHAT_GUARDRAILS_TEMPLATE is unset
     guardrails: Guardrails | None = None
+    meter: Meter | None = None  # usage records and quotas (metering.py)
+    tracing: Tracing | None = None  # OpenTelemetry (tracing.py)
 
     async def close(self) -> None:
+        if self.tracing is not None:
+            self.tracing.shutdown()  # flushes what is still batched
+        if self.meter is not None:
+            await self.meter.close()
         for provider in {id(p): p for p in self.router.providers.values()}.values():
             await provider.close()
         await self.session.close()
@@ -97,7 +106,12 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
     from .providers.gemini import GeminiProvider
     from .providers.openai_compat import OpenAICompatProvider
 
+    from .metering import build_meter
+    from .tracing import TracedStore, build_tracing
+
     keys = KeyRing.parse(settings.api_keys, settings.partner_api_keys)
+    meter = build_meter(settings, env, log)
+    tracing = build_tracing(settings, env, log)
     prompts = load_all(settings, env)
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=30, enable_cleanup_closed=True),
@@ -132,12 +146,18 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
     from .store.guard import GuardedStore
 
     store = GuardedStore(store, settings.store_timeout_s)
+    if tracing is not None:
+        store = cast("Store", TracedStore(store, tracing))
     try:
         await store.start()
+        if meter is not None:
+            await meter.start()
     except BaseException:
         await session.close()
         raise
     allowed = {v: frozenset({"default", *c.model_names}) for v, c in prompts.items()}
+    router = Router(providers, settings.breaker_failures, settings.breaker_cooldown_s)
+    router.tracing = tracing
     return Runtime(
         settings=settings,
         log=log,
@@ -145,12 +165,14 @@ async def build_runtime(settings: Settings, log: JsonLog, store: Store | None, e
         limiter=RateLimiter(settings.rate_rpm, settings.rate_tpm),
         anon_limiter=RateLimiter(settings.anon_rpm, settings.anon_tpm),
         prompts=prompts,
-        router=Router(providers, settings.breaker_failures, settings.breaker_cooldown_s),
+        router=router,
         store=store,
         session=session,
         drain=Drain(settings.shutdown_grace_s),
         allowed_models=allowed,
         guardrails=guardrails,
+        meter=meter,
+        tracing=tracing,
     )
 
 

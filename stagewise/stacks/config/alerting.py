@@ -91,6 +91,15 @@ class ThresholdsConfig(Section):
         return value
 
 
+class SloConfig(Section):
+    """The chat service's SLOs (stagewise/components/slo.py); prod must declare them (policy prod-requires-slo)."""
+
+    availability: float = Field(0.995, gt=0, lt=1, description="share of requests that are not 5xx")
+    latency_goal: float = Field(0.95, gt=0, lt=1, description="share of requests answered within latencyMs")
+    latency_ms: int = Field(30_000, ge=100, le=3_600_000, description="latency threshold, ms (a streamed answer counts in full)")
+    rolling_days: int = Field(28, ge=1, le=30, description="the SLOs' rolling compliance period, days")
+
+
 class AlertingConfig(Section):
     """Notification channels, alert thresholds, the uptime check and the dashboard."""
 
@@ -105,6 +114,10 @@ class AlertingConfig(Section):
     uptime_period_sec: int = Field(60, description="uptime check period: 60, 300, 600 or 900 seconds")
     dashboard: bool = Field(True, description="a Cloud Monitoring dashboard with the alerted signals")
     auto_close_days: int = Field(7, ge=1, le=30, description="incidents with no new data close after this many days")
+    slo: SloConfig | None = Field(default_factory=lambda: SloConfig(), description="availability and latency SLOs with burn-rate alerts; null: none")
+    tenant_daily_spend_usd: float | None = Field(
+        50.0, gt=0, description="alert when one tenant's answers cost more than this in 24 h (list prices); null: no alert",
+    )
 
     @field_validator("emails")
     @classmethod
