@@ -21,21 +21,35 @@ from pathlib import Path
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_NOT_DEPLOYABLE = 0, 1, 2, 3
 EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 EXIT_CODES_HELP = (
-    "exit codes: 0 deployable and compliant; 1 a mandatory policy failed (deploy or preview); "
-    "2 invalid program or config; 3 GCP, the provider or the engine would refuse the deploy"
+    "exit codes: 0 deployable and compliant; 1 a mandatory policy failed (deploy or preview);\n"
+    "  2 invalid program or config; 3 GCP, the provider or the engine would refuse the deploy"
 )
 
 # Subcommands register here: (name, help, add_arguments, run) — run returns an exit code.
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 COMMANDS: list[Command] = []
+# Per command, the lines its --help shows under "examples:". tests/test_readme.py runs every one of
+# them, in order, in a scratch directory holding the checkout's examples/ (so they may write files).
+EXAMPLES: dict[str, tuple[str, ...]] = {}
 
 
-def command(name: str, help_text: str, add_arguments: Callable[[argparse.ArgumentParser], None]) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+def command(name: str, help_text: str, add_arguments: Callable[[argparse.ArgumentParser], None],
+            examples: Sequence[str] = ()) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
     def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         COMMANDS.append((name, help_text, add_arguments, run))
+        EXAMPLES[name] = tuple(examples)
         return run
 
     return register
+
+
+def epilog(name: str) -> str | None:
+    parts = []
+    if EXAMPLES.get(name):
+        parts.append("examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name]))
+    if name == "review":
+        parts.append(EXIT_CODES_HELP)
+    return "\n\n".join(parts) or None
 
 
 _OVERRIDE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$")
@@ -74,7 +88,11 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip the preview-time policy run of the deploy-readiness check")
 
 
-@command("review", "run a stack's program offline and show what it declares", _review_arguments)
+@command("review", "run a stack's program offline and show what it declares", _review_arguments, examples=(
+    "stagewise review mvp",
+    "stagewise review mvp --config stagewise:service.maxInstances=5 --format json > mvp.json",
+    "stagewise review prod --values examples/values --format markdown",
+))
 def review_command(args: argparse.Namespace) -> int:
     from stagewise.review import ReviewOptions, render_text, review_stack
 
@@ -136,8 +154,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text, add_arguments, run in COMMANDS:
-        epilog = EXIT_CODES_HELP if name == "review" else None
-        command_parser = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog(name),
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
         if selected in ("*", name):
             add_arguments(command_parser)
         command_parser.set_defaults(run=run)

@@ -452,7 +452,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit 3 when the head review has a deploy-readiness finding that blocks the deploy")
 
 
-@command("compare", "compare two review documents (e.g. base branch vs pull request): resources, policy verdicts, cost", _arguments)
+@command("compare", "compare two review documents (e.g. base branch vs pull request): resources, policy verdicts, cost", _arguments, examples=(
+    "stagewise review mvp --format json > base.json",
+    "stagewise review mvp --format json --config stagewise:service.maxInstances=5 > head.json",
+    "stagewise compare base.json head.json --title 'mvp: maxInstances 2 -> 5'",
+))
 def compare_command(args: argparse.Namespace) -> int:
     try:
         comparisons = compare_paths(args.base, args.head)

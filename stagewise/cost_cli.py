@@ -110,7 +110,11 @@ def _cost_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
 
 
-@command("cost", "monthly cost of a stack, per resource, from its own program (no cloud account)", _cost_arguments)
+@command("cost", "monthly cost of a stack, per resource, from its own program (no cloud account)", _cost_arguments, examples=(
+    "stagewise cost mvp --brief",
+    "stagewise cost prod --values examples/values --requests 1000000 --usage firestore_gb=20",
+    "stagewise cost staging --values examples/values --format json --fail-on-unpriced",
+))
 def cost_command(args: argparse.Namespace) -> int:
     from stagewise.cost.render import render_markdown, render_text
 
@@ -132,7 +136,9 @@ def _diff_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
 
 
-@command("diff", "what moving from one stack to another adds and removes, and the monthly delta", _diff_arguments)
+@command("diff", "what moving from one stack to another adds and removes, and the monthly delta", _diff_arguments, examples=(
+    "stagewise diff mvp staging --values examples/values",
+))
 def diff_command(args: argparse.Namespace) -> int:
     from stagewise.cost.diff import diff_estimates
     from stagewise.cost.render import render_diff_markdown, render_diff_text
