@@ -1,5 +1,6 @@
 # Sourced by the scripts: makes `uv` available on a fresh machine (python3 is all it assumes).
 if ! command -v uv >/dev/null 2>&1; then
+  echo "== uv not found: installing it with pip (once)" >&2
   _uv_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   if [ -x "$_uv_root/.uv-bootstrap/bin/uv" ]; then
     :

@@ -67,3 +67,42 @@ def test_review_stacks_writes_documents_and_lists_failures(tmp_path: Path) -> No
     failing = policy.get("mandatoryCount") or readiness.get("blocking") or (readiness.get("preview") or {}).get("mandatoryCount")
     expected = "failed=mvp" if failing else "failed="
     assert output.strip() == expected
+
+
+# --- the setup and test scripts say what they are doing --------------------------------------------------------
+
+LONG_STEP = ("uv sync", "pip install", "npm ci", "apt-get install", "mypy", "pytest", "bash app/scripts/test.sh",
+             "bench/run.sh", "hadolint", "stagewise review")
+SETUP_SCRIPTS = ("scripts/test.sh", "scripts/review.sh", "scripts/ensure_uv.sh", "app/scripts/test.sh")
+
+
+@pytest.mark.parametrize("script", SETUP_SCRIPTS)
+def test_every_long_step_is_announced_first(script: str) -> None:
+    # A condition (`if [ -f bench/run.sh ]`, `command -v uv`) runs nothing long.
+    lines = [line.strip() for line in (ROOT / script).read_text().splitlines()]
+    lines = ["#" if line.startswith(("if ", "elif ")) else line for line in lines]
+    announced = -10
+    for number, line in enumerate(lines):
+        if line.startswith(("echo \"==", "step \"")):
+            announced = number
+        elif not line.startswith("#") and any(step in line for step in LONG_STEP) and "command -v" not in line:
+            assert number - announced <= 4, f"{script}:{number + 1} runs `{line}` with no progress line just before it"
+            assert not any(step in other for other in lines[announced + 1:number] for step in LONG_STEP
+                           if not other.startswith("#") and "command -v" not in other), f"{script}:{number + 1}: one line per step"
+
+
+def test_review_script_prints_progress_on_stderr_and_only_the_review_on_stdout() -> None:
+    done = subprocess.run(["bash", "scripts/review.sh", "mvp", "--format", "json", "--no-lifecycle", "--no-preview"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["stack"] == "mvp"
+    assert "== environment" in done.stderr and "== stagewise review mvp --format json" in done.stderr
+
+
+@pytest.mark.parametrize("flags", [["-q"], []])
+def test_pytest_closes_with_its_count(flags: list[str]) -> None:
+    # pyproject's addopts carries no -q, so the usual `pytest -q` (one -q) keeps the "N passed" line.
+    done = subprocess.run([sys.executable, "-m", "pytest", "tests/test_readme.py", "-k", "relative_links", *flags],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert any(line.lstrip("= ").startswith("1 passed") for line in done.stdout.splitlines()), done.stdout
