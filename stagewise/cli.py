@@ -76,7 +76,9 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
 
 def _review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml (e.g. mvp, staging, prod)")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "markdown", "mermaid"), default="text",
+                        help="mermaid: only the architecture diagram, drawn from the components and "
+                             "dependencies the program declares (no checks run)")
     parser.add_argument("--config", action="append", default=[], metavar="NS:KEY=VALUE",
                         help="override a config value, as `pulumi config set` would (repeatable)")
     parser.add_argument("--root", type=Path, default=None, metavar="DIR",
@@ -92,11 +94,18 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
     "stagewise review mvp",
     "stagewise review mvp --config stagewise:service.maxInstances=5 --format json > mvp.json",
     "stagewise review prod --values examples/values --format markdown",
+    "stagewise review staging --values examples/values --format mermaid",
 ))
 def review_command(args: argparse.Namespace) -> int:
     from stagewise.review import ReviewOptions, render_text, review_stack
 
     overrides = {**load_values(args.values, args.stack), **parse_overrides(args.config)}
+    if args.format == "mermaid":
+        from stagewise.diagram import render_mermaid
+        from stagewise.engine import REPO_ROOT, run_stack
+
+        print(render_mermaid(run_stack(args.stack, overrides=overrides, root=args.root or REPO_ROOT)), end="")
+        return EXIT_OK
     review = review_stack(args.stack, ReviewOptions(values=vars(args)), overrides, args.root)
     if args.format == "json":
         print(json.dumps(review.document(), indent=2, sort_keys=False, default=str))

@@ -97,6 +97,9 @@ def render_markdown(review: Review) -> str:
     if by_type:
         rows = [[code(type_token), str(count)] for type_token, count in by_type.items()]
         parts.append(table(["Resource type", "Count"], rows, ["l", "r"]))
+    from stagewise.diagram import render_mermaid
+
+    parts.append("#### Architecture\n\n" + code_block(render_mermaid(run).rstrip("\n"), "mermaid"))
     parts.append(details("Component tree", code_block(render_tree(run), "text")))
     parts += [_section_markdown(section) for section in review.sections]
     return "\n\n".join(parts) + "\n"

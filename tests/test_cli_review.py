@@ -175,3 +175,59 @@ def test_a_missing_project_file_is_an_input_error(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.mvp.yaml").write_text((ROOT / "Pulumi.mvp.yaml").read_text())
     done = review("mvp", "--root", str(tmp_path))
     assert done.returncode == 2 and "Pulumi.yaml" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+# --- the architecture diagram -----------------------------------------------------------------------------------
+
+
+def test_mermaid_draws_what_prod_declares() -> None:
+    from stagewise.diagram import architecture
+    from stagewise.engine import run_stack
+
+    done = review("prod", "--values", "examples/values", "--format", "mermaid")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "flowchart LR"
+    # The load balancer fronts both regional services, which read the data and call the model.
+    for edge in ("c_edge --> c_chat_us_central1", "c_edge --> c_chat_europe_west1", "c_chat_us_central1 --> c_buckets",
+                 "c_chat_us_central1 --> c_firestore", "c_chat_us_central1 <--> c_inference", "c_firestore_export --> c_buckets"):
+        assert f"  {edge}" in lines, edge
+    assert not [line for line in lines if "--> c_apis" in line]  # every component needs the APIs: not drawn
+    # One node per top-level component the program declares, each with its kind's class.
+    from stagewise.cli import load_values
+
+    run = run_stack("prod", overrides=load_values([ROOT / "examples" / "values"], "prod"))
+    top = {r.name for r in run.resources if not r.custom and r.parent == run.stack_urn}
+    nodes = {line.split('"')[1].split("</b>")[0].removeprefix("<b>") for line in lines if '["' in line}
+    assert nodes == top == {c.name for c in architecture(run).components}
+    assert 'c_edge["<b>edge</b><br/>EdgeLoadBalancer<br/>global forwarding rule ×2' in done.stdout
+
+
+def test_mvp_has_no_edge_and_its_service_uses_the_data() -> None:
+    done = review("mvp", "--format", "mermaid")
+    assert done.returncode == 0, done.stderr
+    assert "c_edge" not in done.stdout and "  c_chat --> c_buckets" in done.stdout.splitlines()
+
+
+def test_markdown_review_carries_the_diagram() -> None:
+    done = review("mvp", "--format", "markdown", "--no-lifecycle", "--no-preview")
+    assert done.returncode == 0, done.stderr
+    section = done.stdout.split("#### Architecture\n\n", 1)[1]
+    assert section.startswith("```mermaid\nflowchart LR\n") and "c_chat --> c_buckets" in section.split("\n```\n", 1)[0]
+
+
+def test_the_diagrams_in_the_docs_are_current() -> None:
+    done = subprocess.run([sys.executable, "-m", "stagewise.diagram", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_stale_diagram_is_redrawn() -> None:
+    from stagewise.diagram import render_documents
+
+    def draw(stack: str) -> str:
+        return f"flowchart LR\n  %% {stack}\n"
+
+    current = "x\n<!-- BEGIN diagram: mvp -->\n```mermaid\nflowchart LR\n  %% mvp\n```\n<!-- END diagram -->\n"
+    stale = current.replace("%% mvp", "old[hand drawn]")
+    assert render_documents({"d": current}, draw) == {"d": current}
+    assert render_documents({"d": stale}, draw) == {"d": current}
