@@ -12,6 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=/dev/null  # ensure_uv.sh is checked on its own
 source "$ROOT/scripts/ensure_uv.sh"
 constraints="$(mktemp)"
 trap 'rm -f "$constraints"' EXIT

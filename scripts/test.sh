@@ -5,6 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=/dev/null  # ensure_uv.sh is checked on its own
 source "$ROOT/scripts/ensure_uv.sh"
 
 # A line before every step that can take long, with the seconds elapsed so far: nothing is silent
@@ -20,7 +21,9 @@ step "infrastructure env (uv sync --locked; a fresh machine downloads ~150 MB fi
 uv sync --locked
 
 step "type check (mypy --strict; ~1 min on a fresh cache)"
-uv run --locked mypy components stacks stagewise $( [ -d policies ] && echo policies ) $( [ -d bootstrap ] && echo bootstrap )
+packages=(components stacks stagewise)
+for optional in policies bootstrap; do [ -d "$optional" ] && packages+=("$optional"); done
+uv run --locked mypy "${packages[@]}"
 
 step "infrastructure tests (one dot per test, a line per file; the count closes it)"
 uv run --locked pytest tests
