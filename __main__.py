@@ -1,5 +1,5 @@
 """Entry point `pulumi up` runs: the composition is chosen by `stagewise:stage` (default: stack name)."""
 
-from stacks.program import main
+from stagewise.stacks.program import main
 
 main()

@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bootstrap.roles import STAGE_ROLES
-from stacks.config.base import Section
-from stacks.config.regions import check_region
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.regions import check_region
 
 NAMESPACE = "bootstrap"
 PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"

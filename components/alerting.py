@@ -10,7 +10,7 @@ do first.
 Every signal is one that exists for the mode without us installing anything, except gpu-vm's:
 Container-Optimized OS runs no Ops Agent (it is not among the agent's supported systems,
 https://cloud.google.com/logging/docs/agent/ops-agent#supported_operating_systems), so the VMs run
-Google's build of the OpenTelemetry Collector next to vLLM (components/inference.py, as
+Google's build of the OpenTelemetry Collector next to vLLM (stagewise/components/inference.py, as
 https://cloud.google.com/stackdriver/docs/instrumentation/opentelemetry-collector-cos describes),
 which scrapes vLLM's Prometheus metrics into Managed Service for Prometheus under the job
 ``prometheus_job``; the gpu-vm alerts are PromQL over those series.
@@ -56,7 +56,7 @@ from pulumi_gcp.monitoring import (
     UptimeCheckConfigMonitoredResourceArgs,
 )
 
-from components.chat_service import HEALTH_PATH as SERVICE_HEALTH_PATH
+from stagewise.components.chat_service import HEALTH_PATH as SERVICE_HEALTH_PATH
 
 INFERENCE_MODES = frozenset({"vertex", "cloudrun-gpu", "gpu-vm"})
 UPTIME_PERIODS = frozenset({60, 300, 600, 900})
@@ -538,7 +538,7 @@ def _inference_signals(inference: InferenceSignals, t: Thresholds) -> list[_Sign
                 filter=_with_target(f'{service} AND metric.type="run.googleapis.com/container/gpu/utilizations"', inference.target),
             ),
         ]
-    # gpu-vm: each pool's collector scrapes under the pool's VM name prefix (components/inference.py).
+    # gpu-vm: each pool's collector scrapes under the pool's VM name prefix (stagewise/components/inference.py).
     job = inference.target if inference.mode == "gpu-vm" and isinstance(inference.target, str) else inference.prometheus_job
     window = "5m"
     # vLLM's server metrics (https://docs.vllm.ai/en/stable/usage/metrics/): request_success_total by

@@ -29,7 +29,7 @@ from pulumi_gcp.cloudrunv2 import (
     ServiceTrafficArgs,
 )
 
-from components.iam import Grant, SecretRole, declare_grants
+from stagewise.components.iam import Grant, SecretRole, declare_grants
 
 INGRESS = {
     "all": "INGRESS_TRAFFIC_ALL",

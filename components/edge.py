@@ -50,7 +50,7 @@ from pulumi_gcp.compute import (
     URLMapDefaultUrlRedirectArgs,
 )
 
-from components.limits import DEFAULT_WAF_RULES, FREE_TEXT_PATHS, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
+from stagewise.components.limits import DEFAULT_WAF_RULES, FREE_TEXT_PATHS, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
 
 SCHEME = "EXTERNAL_MANAGED"
 SSL_PROFILES = frozenset({"MODERN", "RESTRICTED"})

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.iam import ProjectRole
+from stagewise.components.iam import ProjectRole
 
 # The app writes `expire_at` on both; a TTL policy per collection group lets each expire.
 TTL_COLLECTION_GROUPS = ("messages", "conversations")

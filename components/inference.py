@@ -25,8 +25,8 @@ import pulumi
 import pulumi_gcp as gcp
 from pulumi_gcp import cloudrunv2, compute, vertex
 
-from components.chat_service import VpcEgress
-from components.iam import Grant, ProjectRole, SecretRole, declare_grants
+from stagewise.components.chat_service import VpcEgress
+from stagewise.components.iam import Grant, ProjectRole, SecretRole, declare_grants
 
 # --- GCP facts ------------------------------------------------------------------------------
 # Cloud Run GPU (https://cloud.google.com/run/docs/configuring/services/gpu): one L4 per instance,
@@ -403,7 +403,7 @@ def collector_config(port: int, job: str = PROMETHEUS_JOB) -> str:
     """OpenTelemetry Collector config: scrape vLLM's /metrics on this VM into Managed Prometheus.
 
     The googlemanagedprometheus exporter writes the scrape job as the series' ``job`` label, which
-    the gpu-vm alert queries select on (components/alerting.py).
+    the gpu-vm alert queries select on (stagewise/components/alerting.py).
     """
     return "\n".join([
         "receivers:",

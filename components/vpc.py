@@ -32,9 +32,9 @@ from pulumi_gcp.compute import (
     SubnetworkLogConfigArgs,
 )
 
-from components.limits import MAX_EGRESS_PREFIX
+from stagewise.components.limits import MAX_EGRESS_PREFIX
 
-from components.chat_service import VpcEgress
+from stagewise.components.chat_service import VpcEgress
 
 # Google Front Ends and health checkers: https://cloud.google.com/load-balancing/docs/health-checks#fw-rule
 GOOGLE_LB_RANGES = ("35.191.0.0/16", "130.211.0.0/22")

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pulumi
 
-from components.budget import BillingBudget, BillingBudgetArgs
-from stacks.config import StackConfig
+from stagewise.components.budget import BillingBudget, BillingBudgetArgs
+from stagewise.stacks.config import StackConfig
 
 
 def billing_budget(

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pulumi
 
-from components.apis import ProjectServices, ProjectServicesArgs
-from components.buckets import BucketSet, BucketSetArgs, BucketSpec
-from components.chat_service import ChatService, ChatServiceArgs, GrantHook, TrafficSplit, VpcEgress
-from components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
-from components.iam import BucketRole, Grant, ProjectRole
-from components.inference import InferenceEndpoint, InferenceEndpointArgs, ManagedModel
-from components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
-from components.secrets import SecretSet, SecretSetArgs, no_key_matches
-from components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
-from stacks.config import ConfigError, StackConfig
-from stacks.config.inference import ManagedInferenceConfig
-from stacks.config.service import PARTNER_KEY_PREFIX, ServiceConfig
+from stagewise.components.apis import ProjectServices, ProjectServicesArgs
+from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
+from stagewise.components.chat_service import ChatService, ChatServiceArgs, GrantHook, TrafficSplit, VpcEgress
+from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
+from stagewise.components.iam import BucketRole, Grant, ProjectRole
+from stagewise.components.inference import InferenceEndpoint, InferenceEndpointArgs, ManagedModel
+from stagewise.components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
+from stagewise.components.secrets import SecretSet, SecretSetArgs, no_key_matches
+from stagewise.components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
+from stagewise.stacks.config import ConfigError, StackConfig
+from stagewise.stacks.config.inference import ManagedInferenceConfig
+from stagewise.stacks.config.service import PARTNER_KEY_PREFIX, ServiceConfig
 
 # The project directory (Pulumi.yaml) and the app's build context relative to it, as Docker is given it.
 PROJECT_DIR = str(Path(__file__).resolve().parent.parent)
@@ -138,14 +138,14 @@ def initial_secret_value(variable: str, secret_id: str) -> str:
         return json.dumps({"no-keys-yet": digest})
     if variable.startswith(PARTNER_KEY_PREFIX):
         return digest
-    # stacks/config/service.py admits only the two API-key forms in secretEnv.
+    # stagewise/stacks/config/service.py admits only the two API-key forms in secretEnv.
     raise ConfigError(f"stagewise:service.secretEnv.{variable}: no first value is known for it; keep only API-key variables there")
 
 
 def managed_model(config: StackConfig) -> InferenceEndpoint:
     inference = config.inference
     if not isinstance(inference, ManagedInferenceConfig):
-        # Self-hosted modes are composed by the staging/prod stages (stacks.parts.inference_endpoint).
+        # Self-hosted modes are composed by the staging/prod stages (stagewise.stacks.parts.inference_endpoint).
         raise ConfigError(
             f"stagewise:inference.mode: {inference.mode!r} is not served by the {config.stage} stage, which calls a "
             "managed model; set mode: managed (self-hosted modes belong to staging/prod)"

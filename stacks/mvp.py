@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pulumi
 
-from stacks import common
-from stacks.budget import billing_budget
-from stacks.config import StackConfig
+from stagewise.stacks import common
+from stagewise.stacks.budget import billing_budget
+from stagewise.stacks.config import StackConfig
 
 
 def compose(config: StackConfig) -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.chat_service import ChatService, TrafficSplit, VpcEgress
-from components.firestore import FirestoreDatabase
-from components.inference import (
+from stagewise.components.chat_service import ChatService, TrafficSplit, VpcEgress
+from stagewise.components.firestore import FirestoreDatabase
+from stagewise.components.inference import (
     CloudRunGpu,
     GeminiFallback,
     GpuVmPool,
@@ -29,17 +29,17 @@ from components.inference import (
     VertexModelGarden,
     WorkingHours,
 )
-from components.vpc import SubnetSpec, VpcNetwork, VpcNetworkArgs
-from stacks.config import ConfigError, StackConfig
-from stacks.config.inference import (
+from stagewise.components.vpc import SubnetSpec, VpcNetwork, VpcNetworkArgs
+from stagewise.stacks.config import ConfigError, StackConfig
+from stagewise.stacks.config.inference import (
     CloudRunGpuInferenceConfig,
     GpuVmInferenceConfig,
     InferenceConfig,
     ManagedInferenceConfig,
     VertexInferenceConfig,
 )
-from stacks.config.network import NetworkConfig
-from stacks.config.releases import ReleaseConfig
+from stagewise.stacks.config.network import NetworkConfig
+from stagewise.stacks.config.releases import ReleaseConfig
 
 
 def config_error(stack: str, key: str, message: str) -> ConfigError:
@@ -199,7 +199,7 @@ def release_traffic(
 
     The previous version is routed by the name of the revision that served it
     (`release.previousRevision`, from the last deploy's `revisions` output): a REVISION traffic
-    target must name a revision Cloud Run already has (stacks/config/releases.py).
+    target must name a revision Cloud Run already has (stagewise/stacks/config/releases.py).
     """
     revision = release.revision_in(region) if release.previous else None
     current = TrafficSplit(percent=100 - release.previous_percent if revision else 100, tag=revision_suffix(version))
@@ -342,7 +342,7 @@ class FirestoreExport(pulumi.ComponentResource):
     Cloud Scheduler calls `exportDocuments` as a dedicated account that may only export this
     database. Each run lands under its own timestamped prefix (the output URI is the bare bucket),
     and the bucket's lifecycle deletes each export the day after its retention ends
-    (components/buckets.py), so a locked bucket does not keep every export forever.
+    (stagewise/components/buckets.py), so a locked bucket does not keep every export forever.
 
     Who needs what (https://cloud.google.com/firestore/docs/manage-data/export-import, "Before you
     begin" and "Service agent permissions"): the account that starts the export needs a Firestore

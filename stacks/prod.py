@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.alerting import (
+from stagewise.components.alerting import (
     Alerting,
     AlertingArgs,
     InferenceSignals,
@@ -22,18 +22,18 @@ from components.alerting import (
     SlackChannel,
     Thresholds,
 )
-from components.chat_service import ChatService
-from components.edge import ArmorSettings, EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, RateLimit, ServerlessTarget
-from components.inference import InferenceEndpoint
-from components.log_sink import LogSink, LogSinkArgs
-from stacks import common, parts
-from stacks.budget import billing_budget
-from stacks.config import StackConfig
-from stacks.config.alerting import AlertingConfig
-from stacks.config.edge import EdgeConfig
-from stacks.config.inference import ManagedInferenceConfig
-from stacks.config.network import NetworkConfig
-from stacks.config.releases import check_release
+from stagewise.components.chat_service import ChatService
+from stagewise.components.edge import ArmorSettings, EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, RateLimit, ServerlessTarget
+from stagewise.components.inference import InferenceEndpoint
+from stagewise.components.log_sink import LogSink, LogSinkArgs
+from stagewise.stacks import common, parts
+from stagewise.stacks.budget import billing_budget
+from stagewise.stacks.config import StackConfig
+from stagewise.stacks.config.alerting import AlertingConfig
+from stagewise.stacks.config.edge import EdgeConfig
+from stagewise.stacks.config.inference import ManagedInferenceConfig
+from stagewise.stacks.config.network import NetworkConfig
+from stagewise.stacks.config.releases import check_release
 
 REQUIRED_BUCKETS = ("data", "logs", "backups")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from stacks.config import StackConfig, config_from_pulumi
+from stagewise.stacks.config import StackConfig, config_from_pulumi
 
 Composition = Callable[[StackConfig], None]
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import pulumi
 
-from components.inference import InferenceEndpoint
-from components.log_sink import LogSink, LogSinkArgs
-from stacks import common, parts
-from stacks.config import StackConfig
-from stacks.config.partners import PartnerServiceConfig
-from stacks.config.releases import check_release
-from stacks.config.service import ServiceConfig
+from stagewise.components.inference import InferenceEndpoint
+from stagewise.components.log_sink import LogSink, LogSinkArgs
+from stagewise.stacks import common, parts
+from stagewise.stacks.config import StackConfig
+from stagewise.stacks.config.partners import PartnerServiceConfig
+from stagewise.stacks.config.releases import check_release
+from stagewise.stacks.config.service import ServiceConfig
 
 
 def _check(config: StackConfig) -> tuple[PartnerServiceConfig, str, parts.InferencePlan, parts.InferencePlan | None]:
@@ -159,5 +159,5 @@ def compose(config: StackConfig) -> None:
     pulumi.export("firestore_database", database.name)
     pulumi.export("buckets", buckets.names)
     pulumi.export("image", image.ref)
-    # What a later release names as its previous revision (stacks/config/releases.py).
+    # What a later release names as its previous revision (stagewise/stacks/config/releases.py).
     pulumi.export("revisions", {config.service.name: chat.latest_revision, partners.name: partner.latest_revision})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_OK, add_values_argument, command, load_values, parse_overrides
 
 if TYPE_CHECKING:
-    from stacks.config.usage import UsageProfile
+    from stagewise.stacks.config.usage import UsageProfile
 # stacks.config imports the Pulumi SDK (through components/): imported where used, so that
 # `stagewise --help` does not wait for it.
 
@@ -38,7 +38,7 @@ def _number(text: str) -> float:
 
 
 def add_usage_arguments(parser: argparse.ArgumentParser) -> None:
-    from stacks.config.usage import USAGE_DOCS
+    from stagewise.stacks.config.usage import USAGE_DOCS
 
     group = parser.add_argument_group("usage (overrides the stage's profile and stagewise:usage)")
     for flag, field_name in SHORT_FLAGS.items():
@@ -49,7 +49,7 @@ def add_usage_arguments(parser: argparse.ArgumentParser) -> None:
 
 def usage_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Usage overrides from the short flags and --usage FIELD=N pairs; bad names exit with the fix."""
-    from stacks.config.usage import UsageProfile
+    from stagewise.stacks.config.usage import UsageProfile
 
     known = {f.name for f in fields(UsageProfile)}
     overrides: dict[str, Any] = {}

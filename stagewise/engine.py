@@ -403,7 +403,7 @@ def run_stack(stack: str, *, root: Path = REPO_ROOT, overrides: Mapping[str, str
     A root holding another Pulumi project (e.g. bootstrap/) runs that project's own __main__.py,
     as `pulumi up` there would.
     """
-    from stacks.program import main as stagewise_program
+    from stagewise.stacks.program import main as stagewise_program
 
     nested = root / stack
     if not (root / f"Pulumi.{stack}.yaml").is_file() and (nested / "Pulumi.yaml").is_file() and (nested / f"Pulumi.{stack}.yaml").is_file():

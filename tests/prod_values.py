@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from stacks.config.placeholders import MARKER
+from stagewise.stacks.config.placeholders import MARKER
 from stagewise.engine import REPO_ROOT, ProgramRun, load_stack_file, run_program
 
 DIGEST = "sha256:" + "4" * 64
@@ -50,6 +50,6 @@ def prod_config(overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
 
 
 def run_prod(overrides: Mapping[str, Any] | None = None, preview: bool = False) -> ProgramRun:
-    from stacks.program import main as stagewise_program
+    from stagewise.stacks.program import main as stagewise_program
 
     return run_program(stagewise_program, project="stagewise", stack="prod", config=prod_config(overrides), preview=preview)

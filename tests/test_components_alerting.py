@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.alerting import (
+from stagewise.components.alerting import (
     DEFAULT_UPTIME_PATH,
     Alerting,
     AlertingArgs,
@@ -18,7 +18,7 @@ from components.alerting import (
     SlackChannel,
     Thresholds,
 )
-from stacks.config.loader import ConfigError, load_config
+from stagewise.stacks.config.loader import ConfigError, load_config
 from stagewise.engine import ProgramRun
 from tests.conftest import one
 
@@ -248,6 +248,6 @@ def test_alerting_config_errors_name_the_key_and_fix(section: dict[str, Any], ex
 
 
 def test_config_thresholds_map_one_to_one_onto_the_component() -> None:
-    from stacks.config.alerting import ThresholdsConfig
+    from stagewise.stacks.config.alerting import ThresholdsConfig
 
     assert Thresholds(**ThresholdsConfig().model_dump()) == Thresholds()

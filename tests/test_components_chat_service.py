@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import dig, one
 
-from components.chat_service import ChatService, ChatServiceArgs, TrafficSplit, VpcEgress
-from components.iam import BucketRole, ProjectRole
+from stagewise.components.chat_service import ChatService, ChatServiceArgs, TrafficSplit, VpcEgress
+from stagewise.components.iam import BucketRole, ProjectRole
 
 RUN = "gcp:cloudrunv2/service:Service"
 

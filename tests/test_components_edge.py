@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.chat_service import ChatService, ChatServiceArgs
-from components.edge import (
+from stagewise.components.chat_service import ChatService, ChatServiceArgs
+from stagewise.components.edge import (
     DEFAULT_WAF_RULES,
     ArmorSettings,
     EdgeBackend,
@@ -19,7 +19,7 @@ from components.edge import (
     RateLimit,
     ServerlessTarget,
 )
-from stacks.config.loader import ConfigError, load_config
+from stagewise.stacks.config.loader import ConfigError, load_config
 from stagewise.engine import ProgramRun
 from tests.conftest import one
 
@@ -299,7 +299,7 @@ def test_edge_config_errors_name_the_key_and_fix(section: dict[str, Any], expect
 def test_config_armor_fields_map_one_to_one_onto_the_component() -> None:
     from dataclasses import fields
 
-    from stacks.config.edge import ArmorConfig, RateLimitConfig
+    from stagewise.stacks.config.edge import ArmorConfig, RateLimitConfig
 
     assert RateLimit(**RateLimitConfig().model_dump()) == RateLimit()
     armor = ArmorConfig().model_dump(exclude={"rate_limit"})

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from components.buckets import BucketSet, BucketSetArgs, BucketSpec
-from components.log_sink import WRITER_ROLE, LogSink, LogSinkArgs
+from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
+from stagewise.components.log_sink import WRITER_ROLE, LogSink, LogSinkArgs
 from stagewise.engine import ProgramRun
 from tests.conftest import one
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 import pytest
 from conftest import one
 
-from components.apis import ProjectServices, ProjectServicesArgs
-from components.iam import check_role
-from components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
-from components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
-from components.secrets import SecretSet, SecretSetArgs
+from stagewise.components.apis import ProjectServices, ProjectServicesArgs
+from stagewise.components.iam import check_role
+from stagewise.components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs
+from stagewise.components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
+from stagewise.components.secrets import SecretSet, SecretSetArgs
 
 
 def test_built_image_goes_to_a_cleaned_registry_and_is_referenced_by_digest(run_component) -> None:  # type: ignore[no-untyped-def]
@@ -28,7 +28,7 @@ def test_built_image_goes_to_a_cleaned_registry_and_is_referenced_by_digest(run_
     policies = {p["id"]: p for p in repo["cleanupPolicies"]}
     assert policies["keep-recent"]["mostRecentVersions"]["keepCount"] == 5
     assert policies["delete-untagged"]["condition"]["tagState"] == "UNTAGGED"
-    assert repo["dockerConfig"]["immutableTags"] is False  # services pin digests (components/registry.py)
+    assert repo["dockerConfig"]["immutableTags"] is False  # services pin digests (stagewise/components/registry.py)
     build = one(run, "docker:index/image:Image").inputs
     assert build["imageName"].startswith("europe-west1-docker.pkg.dev/p-test/")
     assert build["build"]["dockerfile"] == "/src/app/Dockerfile"
@@ -94,7 +94,7 @@ def test_role_names_must_look_like_roles() -> None:
 
 
 def test_grant_names_come_from_role_and_target_so_adding_one_renames_nothing(run_component) -> None:  # type: ignore[no-untyped-def]
-    from components.iam import BucketRole, ProjectRole, SecretRole, declare_grants
+    from stagewise.components.iam import BucketRole, ProjectRole, SecretRole, declare_grants
 
     def program(grants: list) -> None:  # type: ignore[type-arg]
         parent = ProjectServices("holder", ProjectServicesArgs(project="p"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import one
 
-from components.buckets import BucketSet, BucketSetArgs, BucketSpec
-from components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
+from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
+from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
 
 BUCKET = "gcp:storage/bucket:Bucket"
 

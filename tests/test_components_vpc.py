@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from components.chat_service import ChatService, ChatServiceArgs
-from components.vpc import (
+from stagewise.components.chat_service import ChatService, ChatServiceArgs
+from stagewise.components.vpc import (
     GOOGLE_LB_RANGES,
     IAP_RANGE,
     InternalAllow,
@@ -17,7 +17,7 @@ from components.vpc import (
     VpcNetwork,
     VpcNetworkArgs,
 )
-from stacks.config.loader import ConfigError, load_config
+from stagewise.stacks.config.loader import ConfigError, load_config
 from stagewise.engine import ProgramRun
 from tests.conftest import one
 

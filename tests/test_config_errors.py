@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from stacks.config import StackConfig
-from stacks.config.loader import ConfigError, load_config
+from stagewise.stacks.config import StackConfig
+from stagewise.stacks.config.loader import ConfigError, load_config
 
 GOOD = {"gcp:project": "stagewise-test", "gcp:region": "us-central1"}
 
@@ -153,7 +153,7 @@ def test_all_problems_are_reported_at_once() -> None:
 
 
 def test_bad_config_declares_no_resource(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stacks.program import main
+    from stagewise.stacks.program import main
     from stagewise import engine
 
     registered: list[str] = []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stacks.config.loader import ConfigError, load_config, merged_config
+from stagewise.stacks.config.loader import ConfigError, load_config, merged_config
 from stagewise.cli import EXIT_INVALID, EXIT_OK, main, parse_overrides
 from stagewise.engine import REPO_ROOT, ProgramError, read_config_file
 
@@ -47,7 +47,7 @@ def test_provider_key_typos_are_refused_and_real_keys_pass() -> None:
 
 
 def test_the_provider_key_list_comes_from_the_installed_provider() -> None:
-    from stacks.config.provider import provider_keys
+    from stagewise.stacks.config.provider import provider_keys
 
     assert {"project", "region", "zone", "credentials", "impersonateServiceAccount", "billingProject"} <= provider_keys()
     assert "regoin" not in provider_keys() and len(provider_keys()) > 100
@@ -92,7 +92,7 @@ def test_good_values_pass() -> None:
 
 
 def test_model_names_come_from_the_price_table() -> None:
-    from stacks.config.models import PRICE_TABLE, known_models
+    from stagewise.stacks.config.models import PRICE_TABLE, known_models
 
     prices = yaml.safe_load(PRICE_TABLE.read_text())["prices"]
     assert known_models() == {key.split(".", 1)[1] for key in prices if key.startswith("tokens_in.")}

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from components.budget import BillingBudget, BillingBudgetArgs, _money
-from stacks.config import ConfigError, load_config
+from stagewise.components.budget import BillingBudget, BillingBudgetArgs, _money
+from stagewise.stacks.config import ConfigError, load_config
 from stagewise.engine import run_program, run_stack
 
 ACCOUNT = "01A2B3-C4D5E6-F7A8B9"  # shaped like a real id (sequences like 012345-6789AB-… are refused as placeholders)

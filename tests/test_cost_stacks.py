@@ -7,8 +7,8 @@ from functools import lru_cache
 
 import pytest
 
-from components.edge import EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, ServerlessTarget
-from components.vpc import SubnetSpec, VpcNetwork, VpcNetworkArgs
+from stagewise.components.edge import EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, ServerlessTarget
+from stagewise.components.vpc import SubnetSpec, VpcNetwork, VpcNetworkArgs
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate
 from stack_values import run_with_values

@@ -8,8 +8,8 @@ from typing import Any
 
 from conftest import one
 
-from components.alerting import Alerting, AlertingArgs, InferenceSignals
-from components.inference import (
+from stagewise.components.alerting import Alerting, AlertingArgs, InferenceSignals
+from stagewise.components.inference import (
     COLLECTOR_IMAGE,
     PROMETHEUS_JOB,
     GpuVmPool,

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from stack_values import example_values, run_with_values, values_document, values_path
 
-from stacks.config import ConfigError, load_config
-from stacks.config.placeholders import MARKER, find_placeholders
+from stagewise.stacks.config import ConfigError, load_config
+from stagewise.stacks.config.placeholders import MARKER, find_placeholders
 from stagewise.engine import REPO_ROOT, ProgramError, load_stack_file, run_stack
 
 STACKS = [s for s in ("mvp", "staging", "prod") if (REPO_ROOT / f"Pulumi.{s}.yaml").is_file()]

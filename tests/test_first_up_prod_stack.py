@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from conftest import one
 
-from components.alerting import check_uptime_path
-from components.chat_service import HEALTH_PATH
-from components.edge import BODY_FAMILIES, FREE_TEXT_PATHS
-from components.inference import (
+from stagewise.components.alerting import check_uptime_path
+from stagewise.components.chat_service import HEALTH_PATH
+from stagewise.components.edge import BODY_FAMILIES, FREE_TEXT_PATHS
+from stagewise.components.inference import (
     STARTUP_PROBE_MAX_DELAY_S,
     STARTUP_PROBE_MAX_FAILURE_WINDOW_S,
     CloudRunGpu,
@@ -24,7 +24,7 @@ from components.inference import (
     docker_hub_path,
 )
 from prod_values import DIGEST, prod_config
-from stacks.program import main as stagewise_program
+from stagewise.stacks.program import main as stagewise_program
 from stagewise.engine import ProgramError, ProgramRun, run_program
 
 SERVICE = "gcp:cloudrunv2/service:Service"

@@ -15,10 +15,10 @@ import pytest
 import yaml
 from stack_values import example_values, run_with_values
 
-from components.registry import BuildFromSource, build_tag
-from stacks import parts
-from stacks.config import ConfigError, load_config
-from stacks.config.releases import ReleaseConfig, check_release
+from stagewise.components.registry import BuildFromSource, build_tag
+from stagewise.stacks import parts
+from stagewise.stacks.config import ConfigError, load_config
+from stagewise.stacks.config.releases import ReleaseConfig, check_release
 from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramRun, load_stack_file
 
 SERVICE = "gcp:cloudrunv2/service:Service"

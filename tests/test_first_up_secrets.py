@@ -164,7 +164,7 @@ def test_the_app_starts_on_the_first_values_and_refuses_every_key(stack: str, se
 
 
 def test_secret_env_only_takes_variables_the_program_can_give_a_first_value() -> None:
-    from stacks.config import ConfigError, load_config
+    from stagewise.stacks.config import ConfigError, load_config
     from stagewise.engine import load_stack_file
 
     raw = load_stack_file("mvp")
@@ -176,7 +176,7 @@ def test_secret_env_only_takes_variables_the_program_can_give_a_first_value() ->
 
 
 def test_a_first_value_for_a_secret_the_set_does_not_create_is_refused() -> None:
-    from components.secrets import SecretSetArgs
+    from stagewise.components.secrets import SecretSetArgs
 
     with pytest.raises(ValueError, match="not in secret_ids"):
         SecretSetArgs(project="p", secret_ids=["a"], replica_locations=["us-central1"], initial_values={"b": "x"})

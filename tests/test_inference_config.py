@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from stacks.config import StackConfig
-from stacks.config.inference import CloudRunGpuInferenceConfig, GpuVmInferenceConfig, ManagedInferenceConfig, VertexInferenceConfig
-from stacks.config.loader import ConfigError, load_config
+from stagewise.stacks.config import StackConfig
+from stagewise.stacks.config.inference import CloudRunGpuInferenceConfig, GpuVmInferenceConfig, ManagedInferenceConfig, VertexInferenceConfig
+from stagewise.stacks.config.loader import ConfigError, load_config
 
 GOOD = {"gcp:project": "stagewise-test", "gcp:region": "us-central1"}
 GEMMA_HF = "google/gemma-3-4b-it"

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 from conftest import one
 
-from components.inference import (
+from stagewise.components.inference import (
     CloudRunGpu,
     GeminiFallback,
     GpuVmPool,

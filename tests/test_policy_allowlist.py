@@ -76,7 +76,7 @@ def test_mvp_refuses_a_vm_by_allowlist_and_denylist() -> None:
 
 
 def test_providers_and_components_are_not_resources_to_allow() -> None:
-    from components.chat_service import ChatService, ChatServiceArgs
+    from stagewise.components.chat_service import ChatService, ChatServiceArgs
 
     def program() -> None:
         provider = gcp.Provider("billing", project=f.PROJECT)

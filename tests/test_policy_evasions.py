@@ -15,11 +15,11 @@ import pulumi_gcp as gcp
 import pytest
 from policy_fixtures import compute, crun, logging, prod, storage
 
-from components.buckets import BucketSet, BucketSetArgs, BucketSpec
-from components.chat_service import ChatService, ChatServiceArgs, VpcEgress
-from components.inference import CloudRunGpu, GeminiFallback, GpuVmPool, InferenceEndpoint, InferenceEndpointArgs, PrivateNetwork, WorkingHours
-from components.log_sink import LogSink, LogSinkArgs
-from components.vpc import SubnetSpec, VpcNetwork, VpcNetworkArgs
+from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
+from stagewise.components.chat_service import ChatService, ChatServiceArgs, VpcEgress
+from stagewise.components.inference import CloudRunGpu, GeminiFallback, GpuVmPool, InferenceEndpoint, InferenceEndpointArgs, PrivateNetwork, WorkingHours
+from stagewise.components.log_sink import LogSink, LogSinkArgs
+from stagewise.components.vpc import SubnetSpec, VpcNetwork, VpcNetworkArgs
 
 STACK = ""
 

@@ -25,8 +25,8 @@ from bootstrap.blocks import (
     PulumiBackendArgs,
     attribute_condition,
 )
-from components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
-from stacks.parts import FirestoreExport
+from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
+from stagewise.stacks.parts import FirestoreExport
 
 STACK = ""
 DAY = f.DAY

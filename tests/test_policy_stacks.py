@@ -9,7 +9,7 @@ import policy_fixtures as f
 import pulumi_gcp as gcp
 import pytest
 
-from components.chat_service import ChatService, ChatServiceArgs
+from stagewise.components.chat_service import ChatService, ChatServiceArgs
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_OK, main
 from stack_values import run_with_values
 

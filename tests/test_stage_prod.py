@@ -13,7 +13,7 @@ import pytest
 from conftest import one
 from prod_values import REAL, prod_config, run_prod
 
-from stacks.program import main as stagewise_program
+from stagewise.stacks.program import main as stagewise_program
 from stagewise.engine import ProgramError, ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parents[1]

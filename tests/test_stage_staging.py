@@ -13,7 +13,7 @@ import pytest
 from conftest import one
 from stack_values import example_values, run_with_values
 
-from stacks.program import main as stagewise_program
+from stagewise.stacks.program import main as stagewise_program
 from stagewise.engine import ProgramError, ProgramRun, load_stack_file, run_program
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ Every `stagewise:*` block of Pulumi.<stack>.yaml that has an `image` gets `image
 feeds each pair to `pulumi config set --path KEY VALUE` and the offline review to
 `stagewise review --config KEY=VALUE`, so both see the same config and no YAML is rewritten here.
 `ignoreChanges false` is what makes the deploy roll the new digest out: with it true the program
-leaves an existing service's image alone (stacks/config/service.py). `--keep-deployed` prints
+leaves an existing service's image alone (stagewise/stacks/config/service.py). `--keep-deployed` prints
 `ignoreChanges true` instead, for previews: the image a stack runs stays as deployed, and the build
 resources of build mode (which CI never deploys) do not show up as changes.
 

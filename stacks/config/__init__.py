@@ -1,6 +1,6 @@
 """Typed stack configuration: load, validate, and explain what to fix."""
 
-from stacks.config.loader import ConfigError, config_from_pulumi, load_config
-from stacks.config.model import STAGES, StackConfig
+from stagewise.stacks.config.loader import ConfigError, config_from_pulumi, load_config
+from stagewise.stacks.config.model import STAGES, StackConfig
 
 __all__ = ["ConfigError", "STAGES", "StackConfig", "config_from_pulumi", "load_config"]

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from components.alerting import DEFAULT_UPTIME_PATH, check_uptime_path
-from stacks.config.base import Section
+from stagewise.components.alerting import DEFAULT_UPTIME_PATH, check_uptime_path
+from stagewise.stacks.config.base import Section
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")

@@ -4,7 +4,7 @@ With a billing account configured, the stack declares a Cloud Billing budget sco
 that alerts at each threshold; the offline review warns whenever the cost estimate exceeds
 `monthlyUsd`, billing account or not. The deployer needs roles/billing.costsManager on that billing
 account (the bootstrap grants it when `bootstrap:billingAccount` is set), and the Budget API is
-called with `billingProject` as its quota project (components/budget.py explains why).
+called with `billingProject` as its quota project (stagewise/components/budget.py explains why).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from stacks.config.base import Section
+from stagewise.stacks.config.base import Section
 
 _BILLING_ACCOUNT = re.compile(r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
 # Shapes from documentation and error messages, never a real account (one repeated character is caught too).

@@ -21,9 +21,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.limits import FREE_TEXT_PATHS
-from components.limits import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
-from stacks.config.base import Section
+from stagewise.components.limits import FREE_TEXT_PATHS
+from stagewise.components.limits import DEFAULT_WAF_RULES, RATE_INTERVALS, WAF_FAMILIES, is_waf_rule
+from stagewise.stacks.config.base import Section
 
 # Google-managed certificates cover exact names only (no wildcards), up to 100 per certificate.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from stacks.config.base import Section
-from stacks.config.regions import check_region
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.regions import check_region
 
 
 class FailoverConfig(Section):

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Discriminator, Field, Tag, WrapValidator, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from components.inference import (
+from stagewise.components.inference import (
     CLOUD_RUN_GPU_REGIONS,
     DEFAULT_CPU_SERVER_IMAGE,
     DEFAULT_GPU_SERVER_IMAGE,
@@ -28,10 +28,10 @@ from components.inference import (
     check_vertex,
     default_vm_machine_type,
 )
-from stacks.config.base import Section
-from stacks.config.images import check_image_ref
-from stacks.config.models import check_model
-from stacks.config.regions import check_region
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.images import check_image_ref
+from stagewise.stacks.config.models import check_model
+from stagewise.stacks.config.regions import check_region
 
 _GEMINI = r"^[a-z0-9][-a-z0-9.@]*$"
 _HF_MODEL = r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[A-Za-z0-9][-A-Za-z0-9_.]*$"

@@ -15,14 +15,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from stacks.config.model import STAGES, StackConfig
-from stacks.config.placeholders import find_placeholders
-from stacks.config.placeholders import report as placeholder_report
-from stacks.config.provider import provider_keys
+from stagewise.stacks.config.model import STAGES, StackConfig
+from stagewise.stacks.config.placeholders import find_placeholders
+from stagewise.stacks.config.placeholders import report as placeholder_report
+from stagewise.stacks.config.provider import provider_keys
 
 NAMESPACE = "stagewise"
 # Provider keys we read; other gcp:* keys configure the provider itself and are passed through
-# (each must be one the provider has: stacks/config/provider.py).
+# (each must be one the provider has: stagewise/stacks/config/provider.py).
 GCP_KEYS = ("project", "region")
 # Namespaces a stack file may use: ours, the providers the program runs (gcp, docker for image
 # builds) and Pulumi's own. Anything else is a typo that would silently drop its block.

@@ -6,21 +6,21 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from stacks.config.base import Section
-from stacks.config.budget import BudgetConfig
-from stacks.config.alerting import AlertingConfig
-from stacks.config.edge import EdgeConfig
-from stacks.config.failover import FailoverConfig
-from stacks.config.inference import GpuVmInferenceConfig, InferenceConfig, ManagedInferenceConfig
-from stacks.config.network import NetworkConfig
-from stacks.config.observability import LoggingConfig
-from stacks.config.partners import PartnerServiceConfig
-from stacks.config.personas import PersonasConfig
-from stacks.config.regions import check_region
-from stacks.config.releases import ReleaseConfig
-from stacks.config.service import ServiceConfig
-from stacks.config.storage import BucketConfig, FirestoreConfig, check_bucket_keys
-from stacks.config.usage import UsageConfig
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.budget import BudgetConfig
+from stagewise.stacks.config.alerting import AlertingConfig
+from stagewise.stacks.config.edge import EdgeConfig
+from stagewise.stacks.config.failover import FailoverConfig
+from stagewise.stacks.config.inference import GpuVmInferenceConfig, InferenceConfig, ManagedInferenceConfig
+from stagewise.stacks.config.network import NetworkConfig
+from stagewise.stacks.config.observability import LoggingConfig
+from stagewise.stacks.config.partners import PartnerServiceConfig
+from stagewise.stacks.config.personas import PersonasConfig
+from stagewise.stacks.config.regions import check_region
+from stagewise.stacks.config.releases import ReleaseConfig
+from stagewise.stacks.config.service import ServiceConfig
+from stagewise.stacks.config.storage import BucketConfig, FirestoreConfig, check_bucket_keys
+from stagewise.stacks.config.usage import UsageConfig
 
 Stage = Literal["mvp", "staging", "prod"]
 STAGES: tuple[str, ...] = ("mvp", "staging", "prod")

@@ -18,9 +18,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.limits import MAX_EGRESS_PREFIX
-from stacks.config.base import Section
-from stacks.config.regions import check_region
+from stagewise.components.limits import MAX_EGRESS_PREFIX
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.regions import check_region
 
 PRIVATE_RANGES = tuple(ipaddress.IPv4Network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 FlowLogInterval = Literal["INTERVAL_5_SEC", "INTERVAL_30_SEC", "INTERVAL_1_MIN", "INTERVAL_5_MIN", "INTERVAL_10_MIN", "INTERVAL_15_MIN"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from stacks.config.base import Section
+from stagewise.stacks.config.base import Section
 
 
 class LoggingConfig(Section):

@@ -21,9 +21,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stacks.config.base import Section
-from stacks.config.releases import VERSION_PATTERN, ReleaseConfig, check_release
-from stacks.config.service import _mib
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.releases import VERSION_PATTERN, ReleaseConfig, check_release
+from stagewise.stacks.config.service import _mib
 
 _PARTNER_KEY = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
 

@@ -1,6 +1,6 @@
 """`stagewise:personas` — who works on the stack, by role (seed stage 2: developers, analysts,
 partners, admins). Each persona maps to predefined roles on the narrowest resource (see
-`stacks.parts.PersonaAccess`); members are IAM principals, never public ones.
+`stagewise.stacks.parts.PersonaAccess`); members are IAM principals, never public ones.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from stacks.config.base import Section
+from stagewise.stacks.config.base import Section
 
 _MEMBER = re.compile(r"^(user|group|serviceAccount|domain|principal|principalSet):\S+$")
 PUBLIC = frozenset({"allUsers", "allAuthenticatedUsers"})

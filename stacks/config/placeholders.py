@@ -117,7 +117,7 @@ def _strings(path: str, parts: list[str], value: Any) -> Iterator[tuple[str, lis
 
 def _description(key: str, parts: list[str]) -> str | None:
     """The field's own description in the config model, found by walking the camelCase path."""
-    from stacks.config.model import StackConfig  # the model imports components; load it only when needed
+    from stagewise.stacks.config.model import StackConfig  # the model imports components; load it only when needed
 
     namespace, _, name = key.partition(":")
     path = [name, *parts] if namespace == "stagewise" else (["gcp", name] if namespace == "gcp" else [])

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from pydantic import Field, field_validator, model_validator
 
-from stacks.config.base import Section
+from stagewise.stacks.config.base import Section
 
 VERSION_PATTERN = r"^[a-z0-9][-a-z0-9.]*$"
 # Cloud Run resource names: lowercase letters, digits and dashes, starting with a letter, ≤ 63.

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stacks.config.base import Section
-from stacks.config.images import check_image_ref
-from stacks.config.personas import check_members
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.images import check_image_ref
+from stagewise.stacks.config.personas import check_members
 
 _MEMORY = re.compile(r"^\d+(Mi|Gi)$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -126,7 +126,7 @@ class ServiceConfig(Section):
     @classmethod
     def _seedable_secrets(cls, value: dict[str, str]) -> dict[str, str]:
         # Cloud Run reads each secret at `latest` when the first revision starts, so the program gives
-        # every secret it creates a first version (components/secrets.py); it knows a value the app
+        # every secret it creates a first version (stagewise/components/secrets.py); it knows a value the app
         # starts with only for the API-key variables.
         for name in value:
             if name != "CHAT_API_KEYS" and not name.startswith(PARTNER_KEY_PREFIX):

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stacks.config.base import Section
-from stacks.config.regions import FIRESTORE_MULTI_REGIONS, GCP_REGIONS, STORAGE_MULTI_REGIONS
+from stagewise.stacks.config.base import Section
+from stagewise.stacks.config.regions import FIRESTORE_MULTI_REGIONS, GCP_REGIONS, STORAGE_MULTI_REGIONS
 
 BucketClass = Literal["data", "logs", "backups", "analytics"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from stacks.config.base import Section
+from stagewise.stacks.config.base import Section
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from stagewise.cost.model import DAYS_PER_MONTH, Charge, Kind, LineItem
 from stagewise.cost.prices import NoPrice, PriceBook
 from stagewise.engine import DeclaredResource, ProgramRun
-from stacks.config.usage import UsageProfile
+from stagewise.stacks.config.usage import UsageProfile
 
 
 @dataclass

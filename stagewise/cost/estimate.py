@@ -14,8 +14,8 @@ from stagewise.cost.model import Charge, Estimate, LineItem
 from stagewise.cost.prices import PriceBook, default_price_book
 from stagewise.cost.rules import INSTANCE, MIGS, RULES, RUN_SERVICE, VERTEX_DEPLOYMENT, region_of
 from stagewise.engine import DeclaredResource, ProgramError, ProgramRun
-from stacks.config.budget import BudgetConfig
-from stacks.config.usage import STAGE_DEFAULTS, UsageConfig, UsageProfile
+from stagewise.stacks.config.budget import BudgetConfig
+from stagewise.stacks.config.usage import STAGE_DEFAULTS, UsageConfig, UsageProfile
 
 # Types whose presence means the stack serves traffic, writes logs and sends data to the internet.
 WORKLOADS = (RUN_SERVICE, INSTANCE, *MIGS, VERTEX_DEPLOYMENT)
