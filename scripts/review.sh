@@ -4,6 +4,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=/dev/null  # ensure_uv.sh is checked on its own
 source "$ROOT/scripts/ensure_uv.sh"
-uv sync --locked -q
+# Progress goes to stderr, so that `bash scripts/review.sh mvp --format json > mvp.json` stays clean.
+echo "== environment (uv sync --locked; a fresh machine downloads ~150 MB first)" >&2
+uv sync --locked
+echo "== stagewise review ${*:-mvp} (runs the program under mocks, then readiness, policies and cost)" >&2
 exec uv run --locked stagewise review "${@:-mvp}"

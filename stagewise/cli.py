@@ -9,30 +9,47 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from stagewise.engine import ProgramError
+# Nothing here imports the Pulumi SDK, pulumi_gcp or the stack config at module level: `--help`,
+# `--version` and a usage error answer before that ~1 s of imports; a command imports what it runs.
 
 EXIT_OK, EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_NOT_DEPLOYABLE = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 128 + 13  # SIGPIPE
 EXIT_CODES_HELP = (
-    "exit codes: 0 deployable and compliant; 1 a mandatory policy failed (deploy or preview); "
-    "2 invalid program or config; 3 GCP, the provider or the engine would refuse the deploy"
+    "exit codes: 0 deployable and compliant; 1 a mandatory policy failed (deploy or preview);\n"
+    "  2 invalid program or config; 3 GCP, the provider or the engine would refuse the deploy"
 )
 
 # Subcommands register here: (name, help, add_arguments, run) — run returns an exit code.
 Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 COMMANDS: list[Command] = []
+# Per command, the lines its --help shows under "examples:". tests/test_readme.py runs every one of
+# them, in order, in a scratch directory holding the checkout's examples/ (so they may write files).
+EXAMPLES: dict[str, tuple[str, ...]] = {}
 
 
-def command(name: str, help_text: str, add_arguments: Callable[[argparse.ArgumentParser], None]) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+def command(name: str, help_text: str, add_arguments: Callable[[argparse.ArgumentParser], None],
+            examples: Sequence[str] = ()) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
     def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         COMMANDS.append((name, help_text, add_arguments, run))
+        EXAMPLES[name] = tuple(examples)
         return run
 
     return register
+
+
+def epilog(name: str) -> str | None:
+    parts = []
+    if EXAMPLES.get(name):
+        parts.append("examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[name]))
+    if name == "review":
+        parts.append(EXIT_CODES_HELP)
+    return "\n\n".join(parts) or None
 
 
 _OVERRIDE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$")
@@ -42,6 +59,8 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
     """`--config` values as `pulumi config set` takes them: NS:KEY=VALUE, where KEY may be a path into a
     structured value as with `--path` (stagewise:service.maxInstances=5, stagewise:service.invokers[0]=group:…);
     the program's config loader folds paths into their objects. A malformed one is an input error (exit 2)."""
+    from stagewise.engine import ProgramError
+
     overrides: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -57,7 +76,9 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
 
 def _review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml (e.g. mvp, staging, prod)")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument("--format", choices=("text", "json", "markdown", "mermaid"), default="text",
+                        help="mermaid: only the architecture diagram, drawn from the components and "
+                             "dependencies the program declares (no checks run)")
     parser.add_argument("--config", action="append", default=[], metavar="NS:KEY=VALUE",
                         help="override a config value, as `pulumi config set` would (repeatable)")
     parser.add_argument("--root", type=Path, default=None, metavar="DIR",
@@ -69,11 +90,22 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip the preview-time policy run of the deploy-readiness check")
 
 
-@command("review", "run a stack's program offline and show what it declares", _review_arguments)
+@command("review", "run a stack's program offline and show what it declares", _review_arguments, examples=(
+    "stagewise review mvp",
+    "stagewise review mvp --config stagewise:service.maxInstances=5 --format json > mvp.json",
+    "stagewise review prod --values examples/values --format markdown",
+    "stagewise review staging --values examples/values --format mermaid",
+))
 def review_command(args: argparse.Namespace) -> int:
     from stagewise.review import ReviewOptions, render_text, review_stack
 
     overrides = {**load_values(args.values, args.stack), **parse_overrides(args.config)}
+    if args.format == "mermaid":
+        from stagewise.diagram import render_mermaid
+        from stagewise.engine import REPO_ROOT, run_stack
+
+        print(render_mermaid(run_stack(args.stack, overrides=overrides, root=args.root or REPO_ROOT)), end="")
+        return EXIT_OK
     review = review_stack(args.stack, ReviewOptions(values=vars(args)), overrides, args.root)
     if args.format == "json":
         print(json.dumps(review.document(), indent=2, sort_keys=False, default=str))
@@ -108,17 +140,42 @@ def load_values(paths: Sequence[Path], stack: str) -> dict[str, str]:
     return merged
 
 
-def build_parser() -> argparse.ArgumentParser:
+def version() -> str:
+    """The installed distribution's version (pyproject's), or the checkout's when run uninstalled."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version("stagewise")
+    except PackageNotFoundError:
+        return "unknown (not installed; run `uv sync`)"
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. Every command is listed, but only the one ``argv`` selects gets its arguments
+    (``argv`` None: all of them; none when ``argv`` names no command, as argparse then stops at
+    the top level): some commands' arguments need the config models, which import the Pulumi SDK,
+    and `stagewise --help` or `stagewise review --help` should not wait for it."""
     _load_commands()
+    selected = "*" if argv is None else _selected_command(argv)
     parser = argparse.ArgumentParser(prog="stagewise", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text, add_arguments, run in COMMANDS:
-        epilog = EXIT_CODES_HELP if name == "review" else None
-        command_parser = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog)
-        add_arguments(command_parser)
+        command_parser = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog(name),
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
+        if selected in ("*", name):
+            add_arguments(command_parser)
         command_parser.set_defaults(run=run)
     return parser
+
+
+def _selected_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word (the top level takes only -h and --version)."""
+    names = {name for name, *_ in COMMANDS}
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return first if first in names else None
 
 
 def _load_commands() -> None:
@@ -133,14 +190,50 @@ def _load_commands() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(words).parse_args(words)
+    import yaml
+
+    from stagewise.engine import ProgramError
+
     try:
         code: int = args.run(args)
+        sys.stdout.flush()
         return code
     except ProgramError as exc:
         print(f"stagewise: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except yaml.YAMLError as exc:
+        # A YAML file read outside the stack-file reader (which names its own problems): still the
+        # file and line, and no traceback.
+        print(f"stagewise: {yaml_problem(exc)}", file=sys.stderr)
+        return EXIT_INVALID
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def yaml_problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{mark.name} line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}not valid YAML: {problem}; fix the syntax there"
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`stagewise review prod | head -1`): stop without a traceback.
+
+    As the Python docs' note on SIGPIPE advises (https://docs.python.org/3/library/signal.html#note-on-sigpipe):
+    point stdout at devnull so that the interpreter's final flush does not raise again. The status is
+    141 (128 + SIGPIPE), what a shell reports for a writer the broken pipe ended, so it is not
+    mistaken for one of the review's own exit codes."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m stagewise.cli`: run the module the commands register with (`stagewise.cli`), not
+    # this __main__ copy, whose registry the cost and compare modules never see.
+    from stagewise.cli import main as registered_main
+
+    sys.exit(registered_main())

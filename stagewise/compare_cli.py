@@ -110,6 +110,9 @@ class Comparison:
     changes: list[ResourceChange]
     new_violations: list[Violation]
     resolved_violations: list[Violation]
+    # The head could not be reviewed (a YAML typo, a bad key: `stagewise review` exit 2): its message,
+    # from a `<stack>.error` file beside the documents. Nothing is compared for such a stack.
+    error: str | None = None
 
     def count(self, kind: str) -> int:
         return sum(1 for change in self.changes if change.kind == kind)
@@ -377,11 +380,15 @@ def compare_paths(base: Path, head: Path) -> list[Comparison]:
             raise CompareError(f"{base} and {head}: give two review files, or two directories of <stack>.json files")
         base_files = {p.stem: p for p in base.glob("*.json")} if base.is_dir() else {}
         head_files = {p.stem: p for p in head.glob("*.json")}
-        if not head_files:
+        head_errors = {p.stem: p.read_text(errors="replace").strip() for p in head.glob("*.error")}
+        if not head_files and not head_errors:
             raise CompareError(f"{head}: no <stack>.json review documents; write them with `stagewise review STACK --format json`")
         comparisons = []
-        for stack in sorted(set(base_files) | set(head_files)):
+        for stack in sorted(set(base_files) | set(head_files) | set(head_errors)):
             old = snapshot(load_document(base_files[stack])) if stack in base_files else None
+            if stack in head_errors and stack not in head_files:
+                comparisons.append(Comparison(stack, old, None, [], [], [], error=head_errors[stack] or "the review failed"))
+                continue
             new = snapshot(load_document(head_files[stack])) if stack in head_files else None
             comparisons.append(compare(old, new))
         return comparisons
@@ -399,6 +406,7 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
     base_cost = comparison.base.monthly_cost if comparison.base else None
     return {
         "stack": comparison.stack,
+        "error": comparison.error,
         "added": comparison.count("added"),
         "changed": comparison.count("changed"),
         "removed": comparison.count("removed"),
@@ -423,6 +431,9 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
 def render_text(comparisons: list[Comparison]) -> str:
     blocks = []
     for c in comparisons:
+        if c.error is not None:
+            blocks.append(f"{c.stack}: could not be reviewed:\n" + "\n".join(f"  {line}" for line in c.error.splitlines()))
+            continue
         lines = [f"{c.stack}: {c.count('added')} to add, {c.count('changed')} to change, {c.count('removed')} to remove"]
         mark = {"added": "+", "changed": "~", "removed": "-"}
         for change in c.changes:
@@ -452,7 +463,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit 3 when the head review has a deploy-readiness finding that blocks the deploy")
 
 
-@command("compare", "compare two review documents (e.g. base branch vs pull request): resources, policy verdicts, cost", _arguments)
+@command("compare", "compare two review documents (e.g. base branch vs pull request): resources, policy verdicts, cost", _arguments, examples=(
+    "stagewise review mvp --format json > base.json",
+    "stagewise review mvp --format json --config stagewise:service.maxInstances=5 > head.json",
+    "stagewise compare base.json head.json --title 'mvp: maxInstances 2 -> 5'",
+))
 def compare_command(args: argparse.Namespace) -> int:
     try:
         comparisons = compare_paths(args.base, args.head)

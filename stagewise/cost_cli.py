@@ -6,10 +6,14 @@ import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_OK, add_values_argument, command, load_values, parse_overrides
-from stagewise.stacks.config.usage import USAGE_DOCS, UsageProfile
+
+if TYPE_CHECKING:
+    from stagewise.stacks.config.usage import UsageProfile
+# stacks.config imports the Pulumi SDK (through components/): imported where used, so that
+# `stagewise --help` does not wait for it.
 
 # Short flags for the figures people change most; every field is reachable through --usage.
 SHORT_FLAGS: dict[str, str] = {
@@ -34,6 +38,8 @@ def _number(text: str) -> float:
 
 
 def add_usage_arguments(parser: argparse.ArgumentParser) -> None:
+    from stagewise.stacks.config.usage import USAGE_DOCS
+
     group = parser.add_argument_group("usage (overrides the stage's profile and stagewise:usage)")
     for flag, field_name in SHORT_FLAGS.items():
         group.add_argument(f"--{flag}", dest=f"usage_{field_name}", type=_number, metavar="N", help=USAGE_DOCS[field_name])
@@ -43,6 +49,8 @@ def add_usage_arguments(parser: argparse.ArgumentParser) -> None:
 
 def usage_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Usage overrides from the short flags and --usage FIELD=N pairs; bad names exit with the fix."""
+    from stagewise.stacks.config.usage import UsageProfile
+
     known = {f.name for f in fields(UsageProfile)}
     overrides: dict[str, Any] = {}
     buckets: dict[str, float] = {}
@@ -104,7 +112,11 @@ def _cost_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
 
 
-@command("cost", "monthly cost of a stack, per resource, from its own program (no cloud account)", _cost_arguments)
+@command("cost", "monthly cost of a stack, per resource, from its own program (no cloud account)", _cost_arguments, examples=(
+    "stagewise cost mvp --brief",
+    "stagewise cost prod --values examples/values --requests 1000000 --usage firestore_gb=20",
+    "stagewise cost staging --values examples/values --format json --fail-on-unpriced",
+))
 def cost_command(args: argparse.Namespace) -> int:
     from stagewise.cost.render import render_markdown, render_text
 
@@ -141,7 +153,9 @@ def _diff_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
 
 
-@command("diff", "what moving from one stack to another adds and removes, and the monthly delta", _diff_arguments)
+@command("diff", "what moving from one stack to another adds and removes, and the monthly delta", _diff_arguments, examples=(
+    "stagewise diff mvp staging --values examples/values",
+))
 def diff_command(args: argparse.Namespace) -> int:
     from stagewise.cost.diff import diff_estimates
     from stagewise.cost.render import render_diff_markdown, render_diff_text

@@ -406,7 +406,15 @@ def _config_value(value: Any) -> str:
 
 
 def project_name(root: Path = REPO_ROOT) -> str:
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    path = root / "Pulumi.yaml"
+    if not path.is_file():
+        raise ProgramError(f"{path}: no such file; the project directory needs a Pulumi.yaml (name: …, runtime: python)")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ProgramError(_yaml_problem(path, exc)) from None
+    if not isinstance(document, dict) or not document.get("name"):
+        raise ProgramError(f"{path.name}: needs a top-level 'name:' (the Pulumi project name), e.g. name: stagewise")
     return str(document["name"])
 
 

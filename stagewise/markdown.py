@@ -97,6 +97,9 @@ def render_markdown(review: Review) -> str:
     if by_type:
         rows = [[code(type_token), str(count)] for type_token, count in by_type.items()]
         parts.append(table(["Resource type", "Count"], rows, ["l", "r"]))
+    from stagewise.diagram import render_mermaid
+
+    parts.append("#### Architecture\n\n" + code_block(render_mermaid(run).rstrip("\n"), "mermaid"))
     parts.append(details("Component tree", code_block(render_tree(run), "text")))
     parts += [_section_markdown(section) for section in review.sections]
     return "\n\n".join(parts) + "\n"
@@ -173,6 +176,13 @@ def render_comparison(comparison: Comparison) -> str:
     stage = (head or base).stage if (head or base) else comparison.stack  # type: ignore[union-attr]
     heading = f"### {code(comparison.stack)}" + (f" (stage {code(stage)})" if stage != comparison.stack else "")
     parts = [heading]
+    if comparison.error is not None:
+        # Fenced with more backticks than the message holds, so nothing in it can end the block.
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", comparison.error)), default=0))
+        parts.append("❌ **Could not be reviewed**: `stagewise review` stopped before declaring anything "
+                     "(exit 2), so nothing is compared for this stack. Its message:")
+        parts.append(f"{fence}text\n{comparison.error}\n{fence}")
+        return "\n\n".join(parts)
     if head is None:
         parts.append("➖ **Stack removed** in this change: every resource below would be deleted.")
     elif base is None:
@@ -225,12 +235,15 @@ def render_comparisons(comparisons: list[Comparison], title: str | None = None) 
     parts = [f"## {escape_text(title)}"] if title else []
     failing = [c.stack for c in comparisons if c.mandatory_violations]
     blocked = [c.stack for c in comparisons if c.blocking_findings]
+    broken = [c.stack for c in comparisons if c.error is not None]
     if len(comparisons) > 1 or title:
+        if broken:
+            parts.append("**Verdict: ❌ could not be reviewed:** " + ", ".join(code(s) for s in broken))
         if blocked:
             parts.append("**Verdict: 🚫 the deploy would be refused in** " + ", ".join(code(s) for s in blocked))
         if failing:
             parts.append("**Verdict: ❌ mandatory policy violations in** " + ", ".join(code(s) for s in failing))
-        if not failing and not blocked:
+        if not failing and not blocked and not broken:
             parts.append("**Verdict: ✅ no mandatory policy violations**")
     parts += [render_comparison(c) for c in comparisons]
     return "\n\n".join(parts) + "\n"

@@ -105,3 +105,129 @@ def test_a_stage_imports_only_the_resource_families_it_declares() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def _cli(*args: str, code: str = "", **kwargs: object) -> subprocess.CompletedProcess[str]:
+    script = "import sys\nfrom stagewise.cli import main\ntry:\n    sys.exit(main(sys.argv[1:]))\nfinally:\n" + (code or "    pass")
+    return subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True, timeout=180, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+
+def test_version_is_the_distributions() -> None:
+    import tomllib
+
+    expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    done = subprocess.run([sys.executable, "-m", "stagewise.cli", "--version"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.split() == ["stagewise", expected], done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["review", "--help"], ["--version"], ["compare", "--help"], []])
+def test_help_and_version_answer_before_the_pulumi_sdk_is_imported(args: list[str]) -> None:
+    # The SDK and pulumi_gcp are most of a second of imports: `--help` must not wait for them.
+    done = _cli(*args, code="    print('imported:', sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_gcp', 'stacks', 'components')), file=sys.stderr)")
+    assert done.returncode in (0, 2), done.stderr
+    assert "usage: stagewise" in done.stdout + done.stderr or done.stdout.startswith("stagewise 0")
+    assert done.stderr.strip().splitlines()[-1] == "imported: []"
+
+
+def test_python_m_sees_every_command_and_its_arguments() -> None:
+    done = subprocess.run([sys.executable, "-m", "stagewise.cli", "cost", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "--requests" in done.stdout and "--fail-over-budget" in done.stdout, done.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_review_quietly() -> None:
+    # `stagewise review mvp --format json | head -1`, made deterministic: the read end is closed
+    # before the review writes a byte, so its first write meets a broken pipe.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "stagewise.cli", "review", "mvp", "--format", "json", "--no-lifecycle", "--no-preview"],
+                              cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=180)
+    finally:
+        os.close(write_end)
+    assert done.stderr == "" and done.returncode == 141, done.stderr
+
+
+def test_head_after_the_review_prints_one_line_and_no_traceback() -> None:
+    done = subprocess.run(f"{sys.executable} -m stagewise.cli review mvp --no-lifecycle --no-preview | head -1", shell=True,
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.stdout == "stagewise/mvp (pulumi:pulumi:Stack)\n" and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("file", "broken", "line"),
+    [
+        ("Pulumi.yaml", "name: stagewise\nruntime: [python\n", 3),
+        ("Pulumi.mvp.yaml", "config:\n  stagewise:stage: mvp\n   gcp:region: x\n", 3),
+        ("values.yaml", "config:\n  gcp:project: [\n", 3),
+    ],
+)
+def test_a_yaml_error_anywhere_names_the_file_and_line(tmp_path: Path, file: str, broken: str, line: int) -> None:
+    for name in ("Pulumi.yaml", "Pulumi.mvp.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / file).write_text(broken)
+    done = review("mvp", "--root", str(tmp_path), "--values", str(tmp_path / "values.yaml")) if file == "values.yaml" \
+        else review("mvp", "--root", str(tmp_path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{file} line {line}" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_missing_project_file_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.mvp.yaml").write_text((ROOT / "Pulumi.mvp.yaml").read_text())
+    done = review("mvp", "--root", str(tmp_path))
+    assert done.returncode == 2 and "Pulumi.yaml" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+# --- the architecture diagram -----------------------------------------------------------------------------------
+
+
+def test_mermaid_draws_what_prod_declares() -> None:
+    from stagewise.diagram import architecture
+    from stagewise.engine import run_stack
+
+    done = review("prod", "--values", "examples/values", "--format", "mermaid")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "flowchart LR"
+    # The load balancer fronts both regional services, which read the data and call the model.
+    for edge in ("c_edge --> c_chat_us_central1", "c_edge --> c_chat_europe_west1", "c_chat_us_central1 --> c_buckets",
+                 "c_chat_us_central1 --> c_firestore", "c_chat_us_central1 <--> c_inference", "c_firestore_export --> c_buckets"):
+        assert f"  {edge}" in lines, edge
+    assert not [line for line in lines if "--> c_apis" in line]  # every component needs the APIs: not drawn
+    # One node per top-level component the program declares, each with its kind's class.
+    from stagewise.cli import load_values
+
+    run = run_stack("prod", overrides=load_values([ROOT / "examples" / "values"], "prod"))
+    top = {r.name for r in run.resources if not r.custom and r.parent == run.stack_urn}
+    nodes = {line.split('"')[1].split("</b>")[0].removeprefix("<b>") for line in lines if '["' in line}
+    assert nodes == top == {c.name for c in architecture(run).components}
+    assert 'c_edge["<b>edge</b><br/>EdgeLoadBalancer<br/>global forwarding rule ×2' in done.stdout
+
+
+def test_mvp_has_no_edge_and_its_service_uses_the_data() -> None:
+    done = review("mvp", "--format", "mermaid")
+    assert done.returncode == 0, done.stderr
+    assert "c_edge" not in done.stdout and "  c_chat --> c_buckets" in done.stdout.splitlines()
+
+
+def test_markdown_review_carries_the_diagram() -> None:
+    done = review("mvp", "--format", "markdown", "--no-lifecycle", "--no-preview")
+    assert done.returncode == 0, done.stderr
+    section = done.stdout.split("#### Architecture\n\n", 1)[1]
+    assert section.startswith("```mermaid\nflowchart LR\n") and "c_chat --> c_buckets" in section.split("\n```\n", 1)[0]
+
+
+def test_the_diagrams_in_the_docs_are_current() -> None:
+    done = subprocess.run([sys.executable, "-m", "stagewise.diagram", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_stale_diagram_is_redrawn() -> None:
+    from stagewise.diagram import render_documents
+
+    def draw(stack: str) -> str:
+        return f"flowchart LR\n  %% {stack}\n"
+
+    current = "x\n<!-- BEGIN diagram: mvp -->\n```mermaid\nflowchart LR\n  %% mvp\n```\n<!-- END diagram -->\n"
+    stale = current.replace("%% mvp", "old[hand drawn]")
+    assert render_documents({"d": current}, draw) == {"d": current}
+    assert render_documents({"d": stale}, draw) == {"d": current}

@@ -33,8 +33,9 @@ def test_project_file_declares_a_python_pack_with_its_own_virtualenv() -> None:
 
 
 def test_requirements_pin_what_the_offline_analyzer_runs() -> None:
+    # requirements.in names the direct pins; requirements.txt is their lock (tests/test_project_files.py).
     pins = dict(
-        line.split("==") for line in (PACK / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")
+        line.split("==") for line in (PACK / "requirements.in").read_text().splitlines() if line and not line.startswith("#")
     )
     assert pins == {"pulumi": metadata.version("pulumi"), "pulumi-policy": metadata.version("pulumi-policy")}
 

@@ -52,7 +52,8 @@ def test_run_blocks_pass_shellcheck(tmp_path: Path, where: str, script: str) -> 
     assert result.returncode == 0, f"{where}:\n{result.stdout}{result.stderr}"
 
 
-@pytest.mark.parametrize("script", sorted((ROOT / ".github" / "scripts").glob("*.sh")) + [ROOT / "scripts" / "lint_workflows.sh"],
+@pytest.mark.parametrize("script", sorted((ROOT / ".github" / "scripts").glob("*.sh")) + sorted((ROOT / "scripts").glob("*.sh"))
+                         + [ROOT / "app" / "scripts" / "test.sh"],
                          ids=lambda p: p.name)
 def test_ci_scripts_pass_shellcheck(script: Path) -> None:
     result = _check(script)

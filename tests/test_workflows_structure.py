@@ -115,7 +115,7 @@ def test_pr_cloud_preview_runs_the_policy_pack_per_stack_only_when_bootstrapped(
     assert "vars.GCP_WORKLOAD_IDENTITY_PROVIDER != ''" in job["if"]
     assert "head.repo.full_name == github.repository" in job["if"]
     assert job["strategy"]["matrix"]["stack"] == ["mvp", "staging", "prod"]
-    [pulumi] = [s for s in _steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    [pulumi] = [s for s in _steps(job) if str(s.get("uses", "")).startswith("pulumi/actions@") and "with" in s]
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["policyPacks"] == "policies"
     assert pulumi["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
@@ -126,7 +126,6 @@ def test_pr_cloud_preview_runs_the_policy_pack_per_stack_only_when_bootstrapped(
 def test_main_builds_once_and_promotes_the_same_digest_through_environments() -> None:
     deploy = WORKFLOWS["deploy.yml"]
     assert deploy["on"]["push"]["branches"] == ["main"]
-    assert deploy["concurrency"]["cancel-in-progress"] is False
     jobs = deploy["jobs"]
     assert jobs["image"]["needs"] == "test"
     for stage in ("mvp", "staging", "prod"):
@@ -137,9 +136,65 @@ def test_main_builds_once_and_promotes_the_same_digest_through_environments() ->
     up = WORKFLOWS["pulumi-up.yml"]["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}"  # prod's environment carries the required reviewers
     assert up["concurrency"] == {"group": "pulumi-up-${{ inputs.stack }}", "cancel-in-progress": False}
-    [pulumi] = [s for s in _steps(up) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    [pulumi] = [s for s in _steps(up) if str(s.get("uses", "")).startswith("pulumi/actions@") and "with" in s]
     assert pulumi["with"]["command"] == "up"
     assert pulumi["with"]["policyPackConfigs"] == "policies/config/${{ inputs.stack }}.json"
     assert pulumi["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
     runs = "\n".join(str(s.get("run", "")) for s in _steps(up))
-    assert "set_image.py" in runs
+    assert "image_config.py" in runs and "pulumi config set --path" in runs
+    assert "set_image.py" not in runs  # the stack file is not rewritten by hand
+
+
+def test_prod_waiting_for_approval_holds_no_group_that_mvp_or_staging_need() -> None:
+    # A job waits for an environment's required reviewers before it starts (up to 30 days:
+    # https://docs.github.com/actions/managing-workflow-runs/reviewing-deployments); a concurrency group holds one
+    # running and one pending (https://docs.github.com/en/actions/using-jobs/using-concurrency). So no group may
+    # span the run, and each stack's `pulumi up` has its own.
+    deploy = WORKFLOWS["deploy.yml"]
+    assert "concurrency" not in deploy
+    for job_id, job in deploy["jobs"].items():
+        assert "concurrency" not in job, f"deploy.yml:{job_id}: per-stack groups live in pulumi-up.yml"
+    up = WORKFLOWS["pulumi-up.yml"]
+    assert "concurrency" not in up
+    group = up["jobs"]["up"]["concurrency"]["group"]
+    assert "${{ inputs.stack }}" in group and "github.run" not in group
+    stacks = {job["with"]["stack"] for job in deploy["jobs"].values() if "uses" in job}
+    assert len({group.replace("${{ inputs.stack }}", stack) for stack in stacks}) == len(stacks) == 3
+
+
+def test_the_deploy_and_both_previews_use_the_mode_ci_deploys() -> None:
+    up_runs = "\n".join(str(s.get("run", "")) for s in _steps(WORKFLOWS["pulumi-up.yml"]["jobs"]["up"]))
+    review_line = next(line for line in up_runs.splitlines() if "stagewise review" in line)
+    assert '"${args[@]}"' in review_line  # the review gets the same pairs as `pulumi config set --path`
+    pr = WORKFLOWS["pr-preview.yml"]
+    assert pr["env"]["CI_IMAGE"].split("@sha256:")[1] != "0" * 64
+    offline = "\n".join(str(s.get("run", "")) for s in _steps(pr["jobs"]["offline"]))
+    assert offline.count('--ci-image "$CI_IMAGE"') == 2  # head and base alike
+    cloud = "\n".join(str(s.get("run", "")) for s in _steps(pr["jobs"]["cloud-preview"]))
+    assert "image_config.py --keep-deployed" in cloud and "pulumi config set --path" in cloud
+    steps = _steps(pr["jobs"]["cloud-preview"])
+    set_index = next(i for i, s in enumerate(steps) if "pulumi config set" in str(s.get("run", "")))
+    preview_index = next(i for i, s in enumerate(steps) if (s.get("with") or {}).get("command") == "preview")
+    assert set_index < preview_index
+
+
+def test_dependabot_keeps_every_lock_and_pin_current() -> None:
+    # Ecosystem names: https://docs.github.com/en/code-security/reference/supply-chain-security/supported-ecosystems-and-repositories
+    # (uv: https://docs.astral.sh/uv/guides/integration/dependabot/).
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    covered: dict[str, set[str]] = {}
+    for update in config["updates"]:
+        dirs = update.get("directories") or [update["directory"]]
+        covered.setdefault(update["package-ecosystem"], set()).update(d.rstrip("/") or "/" for d in dirs)
+        assert update["schedule"]["interval"] in ("daily", "weekly", "monthly")
+    assert set(covered) == {"github-actions", "uv", "npm", "docker"}
+
+    def where(pattern: str) -> set[str]:
+        found = {("/" + str(p.parent.relative_to(ROOT))).replace("/.", "/") for p in ROOT.glob(pattern)
+                 if "node_modules" not in p.parts and not any(part.startswith(".") for part in p.relative_to(ROOT).parts[:-1])}
+        return {d.rstrip("/") or "/" for d in found}
+
+    assert where("**/uv.lock") <= covered["uv"]
+    assert where("**/package-lock.json") <= covered["npm"]
+    assert where("**/Dockerfile") <= covered["docker"]

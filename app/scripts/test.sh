@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v uv >/dev/null 2>&1; then
+    echo "== uv not found: installing it with pip (once)"
     python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
     export PATH="$HOME/.local/bin:$PATH"
     if ! command -v uv >/dev/null 2>&1; then
@@ -34,5 +35,5 @@ uv run hadolint Dockerfile
 echo "== mypy --strict src"
 uv run mypy
 
-echo "== pytest"
+echo "== pytest (one dot per test, a line per file; the count closes it)"
 uv run pytest "$@"

@@ -15,7 +15,7 @@ import pytest
 
 from stack_values import example_values, write_filled_stack_file
 
-from stagewise.engine import ProgramRun, read_config_file, run_stack
+from stagewise.engine import ProgramRun, run_stack
 from stagewise.readiness.inventory import Inventory
 from stagewise.readiness.lifecycle import check_second_deploy, second_deploy_overrides
 from stagewise.readiness.report import check_readiness
@@ -67,9 +67,9 @@ def test_a_second_deploy_rolls_the_new_image_out(first: ProgramRun) -> None:
     assert not [f for f in findings if f.rule == "deploy-image-not-rolled-out"]
 
 
-def _set_image_script() -> ModuleType:
-    path = ROOT / ".github" / "scripts" / "set_image.py"
-    spec = importlib.util.spec_from_file_location("set_image", path)
+def _image_config_script() -> ModuleType:
+    path = ROOT / ".github" / "scripts" / "image_config.py"
+    spec = importlib.util.spec_from_file_location("image_config", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -78,13 +78,12 @@ def _set_image_script() -> ModuleType:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_ci_deploy_path_rolls_its_image_out(stack: str, tmp_path: Path) -> None:
-    """CI builds the image, `set_image.py` points the stack at its digest, then `pulumi up` runs."""
+    """CI builds the image, `pulumi config set --path` points the stack at its digest (the pairs
+    `image_config.py` prints), then `pulumi up` runs."""
     base = run_stack(stack, overrides=values(stack))
     ref = "us-central1-docker.pkg.dev/ci-project/apps/chat@sha256:" + "c" * 64
     stack_file = write_filled_stack_file(stack, tmp_path)  # the user's stack file: placeholders replaced
-    _set_image_script().set_image(stack_file, ref)
-    ci_config = read_config_file(stack_file)
-    changed = {key: value for key, value in ci_config.items() if base.config.get(key) != value}
+    changed = dict(_image_config_script().image_config(stack_file, ref))
     assert base.spec is not None
     ci_run = base.spec.run(generation=2, overrides=changed)
     images = _chat_images(ci_run)

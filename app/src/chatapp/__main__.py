@@ -18,6 +18,7 @@ def _seconds(name: str, default: float) -> float:
 def main() -> None:
     import uvicorn
 
+    from .logs import UVICORN_LOG_CONFIG
     from .server import protocol_class
     from .settings import IDLE_TIMEOUT_CLOUD_RUN_S, IDLE_TIMEOUT_DIRECT_S, on_cloud_run
 
@@ -34,6 +35,7 @@ def main() -> None:
         loop="auto",
         http=protocol_class(_seconds("CHAT_READ_TIMEOUT_S", 30.0)),
         access_log=False,  # the app writes one structured line per request itself
+        log_config=UVICORN_LOG_CONFIG,  # uvicorn's own lines as JSON too
         proxy_headers=False,  # X-Forwarded-For is read by the app with CHAT_TRUSTED_PROXY_HOPS
         server_header=False,
         timeout_graceful_shutdown=max(1, int(grace)),

@@ -9,6 +9,7 @@ only reaches a line when CHAT_LOG_CONTENT=true puts it into the fields.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import time
@@ -70,6 +71,38 @@ class JsonLog:
 
     def event(self, severity: str, message: str, **fields: Any) -> None:
         self.write({"severity": severity, "message": message, **fields})
+
+
+class JsonLogFormatter(logging.Formatter):
+    """A standard-library log record (uvicorn's own: startup, shutdown, protocol errors) as one JSON
+    line shaped like JsonLog's, so every line the process writes is structured. The level names
+    are Cloud Logging severities as they are (DEBUG, INFO, WARNING, ERROR, CRITICAL:
+    https://cloud.google.com/logging/docs/reference/v2/rest/v2/LogEntry#LogSeverity), and a JSON
+    line's `severity` and `message` fields become the entry's
+    (https://cloud.google.com/logging/docs/structured-logging)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {"severity": record.levelname, "message": record.getMessage(), "logger": record.name}
+        if record.exc_info:
+            out["message"] += "\n" + self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+# uvicorn's loggers (https://www.uvicorn.org/concepts/logging/: `uvicorn`, `uvicorn.error` for the
+# server's own messages, `uvicorn.access`), in the dictConfig form `uvicorn.run(log_config=...)`
+# takes: on stderr, where uvicorn writes its server lines by default (stdout stays the app's own), but
+# each line JSON like the app's.
+UVICORN_LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": f"{__name__}.JsonLogFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
 
 
 class AccessLog:

@@ -35,7 +35,7 @@ class ImageConfig(Section):
         "(the deploying machine needs Docker); external: CI builds and pushes, the stack names the image by ref",
     )
     ref: str | None = Field(None, description="external mode: image reference, ideally by digest (…@sha256:…)")
-    # Default false: the ref in the stack file is what runs, so a new ref (CI's set_image.py writes one
+    # Default false: the ref in the stack file is what runs, so a new ref (CI sets one with `pulumi config set --path`
     # per deploy) rolls a new revision. True only when another tool rolls images out (`gcloud run
     # deploy`): the program then never changes the image of an existing service, not even to `ref`.
     ignore_changes: bool = Field(
