@@ -23,7 +23,7 @@ from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramRun, load_stack
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 STACKS = [s for s in ("mvp", "staging", "prod") if (REPO_ROOT / f"Pulumi.{s}.yaml").is_file()]
-SET_IMAGE = REPO_ROOT / ".github" / "scripts" / "set_image.py"
+IMAGE_CONFIG = REPO_ROOT / ".github" / "scripts" / "image_config.py"
 DIGEST_1 = "us-central1-docker.pkg.dev/acme-ci/stagewise/chat@sha256:" + "ab" * 32
 DIGEST_2 = "us-central1-docker.pkg.dev/acme-ci/stagewise/chat@sha256:" + "cd" * 32
 
@@ -85,16 +85,12 @@ def test_stacks_report_the_revision_names_a_later_release_needs() -> None:
 
 
 # --- item 9: CI deploys roll the new digest out ----------------------------------------------
-def _stack_copy(tmp_path: Path, stack: str) -> Path:
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copy(REPO_ROOT / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
-    return tmp_path
-
-
-def _set_image(root: Path, stack: str, image: str) -> None:
-    done = subprocess.run([sys.executable, str(SET_IMAGE), stack, image], cwd=root, capture_output=True, text=True,
-                          timeout=60, check=False)
+def _image_pairs(stack: str, image: str) -> dict[str, str]:
+    """What the deploy job feeds `pulumi config set --path` (.github/scripts/image_config.py)."""
+    done = subprocess.run([sys.executable, str(IMAGE_CONFIG), stack, image], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if line)
 
 
 def _images(run: ProgramRun) -> set[str]:
@@ -102,19 +98,13 @@ def _images(run: ProgramRun) -> set[str]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_each_ci_deploy_rolls_its_digest_out(tmp_path: Path, stack: str) -> None:
-    root = _stack_copy(tmp_path, stack)
-    overrides = {k: v for k, v in example_values(stack).items() if k != "stagewise:service"}
+def test_each_ci_deploy_rolls_its_digest_out(stack: str) -> None:
     for digest in (DIGEST_1, DIGEST_2):
-        _set_image(root, stack, digest)
-        service_block = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())["config"]["stagewise:service"]
-        assert service_block["image"] == {"mode": "external", "ref": digest, "ignoreChanges": False}
-        values_service = example_values(stack).get("stagewise:service")
-        if values_service:  # the sample values repeat the service block: point it at the same image
-            block = json.loads(values_service)
-            block["image"] = service_block["image"]
-            overrides["stagewise:service"] = json.dumps(block)
-        run = run_with_values(stack, overrides, root=root) if values_service else _run(root, stack, overrides)
+        pairs = _image_pairs(stack, digest)
+        assert pairs["stagewise:service.image.mode"] == "external" and pairs["stagewise:service.image.ref"] == digest
+        assert pairs["stagewise:service.image.ignoreChanges"] == "false"
+        # the path pairs land on top of the stack file and its sample values, as `pulumi config set --path` does
+        run = run_with_values(stack, pairs)
         assert _images(run) == {digest}
         for service in chat_services(run):
             assert "template.containers[0].image" not in service.ignore_changes, "the new digest would never roll out"
