@@ -39,7 +39,9 @@ HAND = {
     "chat-europe-west1 → gemini-3.1-flash-lite": 3_000 * (1000 * 0.25 + 300 * 1.50) / 1e6,
     "internet egress": (15 - 1) * 0.12,  # 1.68
     **{f"alerting-{name}": ALERT for name in ("error-ratio", "gpu-utilization", "inference-errors", "inference-latency",
-                                             "instances-near-max", "latency-p95", "uptime")},
+                                             "instances-near-max", "latency-p95", "uptime", "tenant-spend")},
+    # each SLO's burn-rate alert has two conditions (1 h at 14.4×, 6 h at 6×), one series each
+    **{f"alerting-slo-{name}-burn": 2 * ALERT for name in ("availability", "latency")},
     "vpc-us-central1": 5 * 0.25, "vpc-europe-west1": 5 * 0.25,  # flow logs
     "buckets-logs": 30 * 0.02 + 10_000 * 0.000005 + 50_000 * 0.0000004,  # 0.67
     "buckets-data": 10 * 0.02 + 10_000 * 0.000005 + 50_000 * 0.0000004,  # 0.27 (the free tier went to backups)

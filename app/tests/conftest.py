@@ -56,6 +56,16 @@ class LogSink(io.TextIOBase):
             if "httpRequest" in r and (path is None or r["httpRequest"]["requestUrl"] == path)
         ]
 
+    def wait_requests(self, path: str | None = None, count: int = 1, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """The access-log lines of ``path`` once there are ``count`` of them: a streamed request's line is
+        written when its stream has ended on the server, which may be after the client read the last byte."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = self.requests(path)
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -54,7 +54,7 @@ def guarded(start_app: Callable[..., AppServer], armor: FakeModelArmor) -> Calla
 
 
 def chat_lines(app: AppServer) -> list[dict[str, Any]]:
-    return app.logs.requests("/v1/chat/completions")
+    return app.logs.wait_requests("/v1/chat/completions")
 
 
 def assert_not_logged(app: AppServer, *texts: str) -> None:
