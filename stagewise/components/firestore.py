@@ -62,35 +62,25 @@ class FirestoreDatabase(pulumi.ComponentResource):
                 daily_recurrence=gcp.firestore.BackupScheduleDailyRecurrenceArgs(),  # type: ignore[no-untyped-call]
                 opts=child,
             )
-        self.ttl_fields: list[gcp.firestore.Field] = []
+        # (logical name, collection group): a TTL policy deletes documents once their expiry field passes.
+        expiring: list[tuple[str, str]] = []
         if args.ttl:
-            for collection in TTL_COLLECTION_GROUPS:
-                self.ttl_fields.append(
-                    gcp.firestore.Field(
-                        f"{name}-{collection.removesuffix('s')}-ttl",
-                        project=args.project,
-                        database=self.database.name,
-                        collection=collection,
-                        field=EXPIRY_FIELD,
-                        ttl_config=gcp.firestore.FieldTtlConfigArgs(),
-                        index_config=gcp.firestore.FieldIndexConfigArgs(),
-                        opts=child,
-                    )
-                )
+            expiring += [(f"{name}-{collection.removesuffix('s')}-ttl", collection) for collection in TTL_COLLECTION_GROUPS]
         if args.quota_ttl:
-            for collection in QUOTA_TTL_COLLECTION_GROUPS:
-                self.ttl_fields.append(
-                    gcp.firestore.Field(
-                        f"{name}-{collection.replace('_', '-')}-ttl",
-                        project=args.project,
-                        database=self.database.name,
-                        collection=collection,
-                        field=EXPIRY_FIELD,
-                        ttl_config=gcp.firestore.FieldTtlConfigArgs(),
-                        index_config=gcp.firestore.FieldIndexConfigArgs(),
-                        opts=child,
-                    )
-                )
+            expiring += [(f"{name}-{collection.replace('_', '-')}-ttl", collection) for collection in QUOTA_TTL_COLLECTION_GROUPS]
+        self.ttl_fields: list[gcp.firestore.Field] = [
+            gcp.firestore.Field(
+                logical,
+                project=args.project,
+                database=self.database.name,
+                collection=collection,
+                field=EXPIRY_FIELD,
+                ttl_config=gcp.firestore.FieldTtlConfigArgs(),
+                index_config=gcp.firestore.FieldIndexConfigArgs(),
+                opts=child,
+            )
+            for logical, collection in expiring
+        ]
         self.name: pulumi.Output[str] = self.database.name
         self.register_outputs({"name": self.name})
 
