@@ -150,7 +150,20 @@ def hammer(procs: tuple[Proc, Proc], tenant: str, per_proc: int) -> list[int]:
 
 
 def shard_total(emulator: Emulator, project: str, tenant: str, kind: str, period: str) -> int:
+    # This test's own emulator, for this read only: the session emulator other tests share is named by the
+    # same variable, and leaving it pointed here (stopped after the test) broke every later Firestore test.
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
     os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
+    try:
+        return _shard_total(project, tenant, kind, period)
+    finally:
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+
+
+def _shard_total(project: str, tenant: str, kind: str, period: str) -> int:
 
     async def read() -> int:
         from google.cloud import firestore
