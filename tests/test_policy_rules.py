@@ -324,12 +324,13 @@ def test_exact_verdicts(case: Case) -> None:
 def test_every_rule_has_a_violating_case() -> None:
     import test_policy_evasions
     import test_policy_guardrails
+    import test_policy_models
     import test_policy_new_rules
     import test_policy_partner_ranges
     import test_policy_slo
 
     every = [*CASES, *test_policy_evasions.CASES, *test_policy_new_rules.CASES, *test_policy_partner_ranges.CASES,
-             *test_policy_guardrails.CASES, *test_policy_slo.CASES]
+             *test_policy_guardrails.CASES, *test_policy_slo.CASES, *test_policy_models.CASES]
     covered = {rule for case in every for rule, _ in case.expected} | {"cost-resource-type-allowlist"}  # test_policy_allowlist.py
     missing = sorted({rule.name for rule in load_pack().RULES} - covered)
     assert not missing, f"rules without a violating case: {missing}"

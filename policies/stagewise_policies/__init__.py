@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import compute, cost, guardrails, iam, network, observability, partners, runtime, secrets, slo, storage  # noqa: F401  (registration)
+from . import compute, cost, guardrails, iam, models, network, observability, partners, runtime, secrets, slo, storage  # noqa: F401  (registration)
 from .base import FAMILIES, RULES, Rule
 
 PACK_NAME = "stagewise-gcp"
