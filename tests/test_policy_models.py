@@ -63,7 +63,9 @@ CASES = [
     Case("retired-full-resource-name", prod(lambda: chat(
         CHAT_VERTEX_MODEL=f"projects/{f.PROJECT}/locations/{f.REGION}/publishers/google/models/gemini-2.0-flash")), {(RETIRED, "chat")}),
     Case("deprecated-primary", prod(lambda: chat(CHAT_VERTEX_MODEL="gemini-2.5-flash")), {(DEPRECATED, "chat")}),
-    Case("deprecated-past-its-date", prod(lambda: chat(CHAT_VERTEX_MODEL="gemini-2.5-flash")), {(RETIRED, "chat")}, overrides=AFTER),
+    # 2026-10-16 is a "no earlier than" date: past it the model is still only deprecated, as the config says
+    Case("deprecated-past-a-no-earlier-than-date", prod(lambda: chat(CHAT_VERTEX_MODEL="gemini-2.5-flash")), {(DEPRECATED, "chat")},
+         overrides=AFTER),
     Case("both-kinds", prod(lambda: chat(CHAT_VERTEX_MODEL="gemini-2.5-pro", CHAT_FALLBACK_MODEL="gemini-2.0-flash")),
          {(RETIRED, "chat"), (DEPRECATED, "chat")}),
     # a model the table does not list: the stack config's name check, not this rule
@@ -107,9 +109,22 @@ def test_levels_messages_and_the_stage_configs() -> None:
 
 
 def test_without_a_date_the_rules_compare_with_today() -> None:
-    """No asOf: today (2026-12 or later here), so 2.5 Flash is past its 2026-10-16 and refused."""
-    program = prod(lambda: chat(CHAT_VERTEX_MODEL="gemini-2.5-flash"))
-    assert rule_pairs(Case("today", program, set(), overrides={})) == {(RETIRED, "chat")}
+    """No asOf: today (2026-12 or later here). 2.0 Flash is retired whatever the day; 2.5 Flash's
+    2026-10-16 is "no earlier than", so it stays a warning."""
+    assert rule_pairs(Case("today", prod(lambda: chat(CHAT_VERTEX_MODEL="gemini-2.0-flash")), set(), overrides={})) == {(RETIRED, "chat")}
+    assert rule_pairs(Case("today", prod(lambda: chat(CHAT_VERTEX_MODEL="gemini-2.5-flash")), set(), overrides={})) == {(DEPRECATED, "chat")}
+
+
+def test_a_firm_retirement_date_that_has_passed_refuses_a_deprecated_model() -> None:
+    import datetime as dt
+
+    from stagewise_policies.models import _retired
+
+    day = dt.date(2026, 12, 2)
+    assert _retired({"status": "deprecated", "retirement": "2026-11-30"}, day)
+    assert not _retired({"status": "deprecated", "retirement": "2026-12-31"}, day)
+    assert not _retired({"status": "deprecated", "retirement": "2026-11-30", "retirementNote": "no earlier than (V2)"}, day)
+    assert _retired({"status": "retired", "retirement": "2027-01-01"}, day)
 
 
 def test_the_compliant_programs_break_no_other_rule() -> None:

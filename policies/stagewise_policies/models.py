@@ -66,8 +66,11 @@ def _models(resource: Resource) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def _retired(entry: Mapping[str, Any], today: dt.date) -> bool:
+    """Retired, or past a firm retirement date. A "no earlier than" date is not one: Google confirms the
+    real date later (the stack config treats such a model as deprecated too, and warns)."""
     when = entry.get("retirement")
-    return entry.get("status") == "retired" or (bool(when) and dt.date.fromisoformat(str(when)) <= today)
+    firm = not str(entry.get("retirementNote") or "").startswith("no earlier than")
+    return entry.get("status") == "retired" or (bool(when) and firm and dt.date.fromisoformat(str(when)) <= today)
 
 
 def _service(resource: Resource) -> str:
