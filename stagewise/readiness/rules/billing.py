@@ -38,7 +38,7 @@ _PROJECT_NUMBER = re.compile(r"^projects/[0-9]+$")
 def account_problem(value: str) -> str | None:
     match = BILLING_ACCOUNT.match(value.strip())
     if not match:
-        return "it is not a billing account id (18 letters and digits as XXXXXX-XXXXXX-XXXXXX)"
+        return "it is not a billing account id (18 letters and digits in three groups of six, like 01A2B3-C4D5E6-F7A8B9)"
     account = match.group(2)
     if account in PLACEHOLDER_ACCOUNTS or _REPEATED.match(account):
         return "it is a placeholder, not a real billing account"

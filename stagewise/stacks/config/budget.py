@@ -30,7 +30,7 @@ class BudgetConfig(Section):
         validation_alias=AliasChoices("monthlyUsd", "monthly_usd", "budgetMonthlyUsd", "budget_monthly_usd"),
     )
     billing_account: str | None = Field(
-        None, description="billing account id (XXXXXX-XXXXXX-XXXXXX); without it no budget resource is declared"
+        None, description="billing account id (three groups of six letters or digits, like 01A2B3-C4D5E6-F7A8B9); without it no budget resource is declared"
     )
     thresholds: list[float] = Field(
         default_factory=lambda: [0.5, 0.9, 1.0],

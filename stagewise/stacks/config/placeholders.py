@@ -51,7 +51,7 @@ HINTS: tuple[tuple[str, str], ...] = (
                                          "or group:<integrators>@<their-domain> (IAM refuses principals that do not exist)"),
     (r"^stagewise:personas\.\w+$", _PRINCIPAL),
     (r"\.invokers$", _PRINCIPAL),
-    (r"\.billingAccount$", "your billing account id, XXXXXX-XXXXXX-XXXXXX (`gcloud billing accounts list`)"),
+    (r"\.billingAccount$", "your billing account id, three groups of six like 01A2B3-C4D5E6-F7A8B9 (`gcloud billing accounts list`)"),
     (r"^stagewise:edge\.domains$", "a domain you control; after `pulumi up`, point its DNS A record at the "
                                    "load_balancer_ip output so the managed certificate can be issued"),
     (r"^stagewise:alerting\.emails$", "an address that should receive the alerts"),
