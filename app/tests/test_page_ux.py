@@ -359,6 +359,7 @@ def test_a_reload_reopens_the_conversation_that_was_open(
     ask(page, "first conversation")
     expect(log.locator(".msg.assistant .text")).to_have_text("[primary-model] first answer")
     page.get_by_role("button", name="New conversation").click()
+    expect(log.locator(".msg")).to_have_count(0)  # the new conversation is open before the next question
     ask(page, "second conversation")
     expect(log.locator(".msg.assistant .text")).to_have_text("[primary-model] second answer")
     expect(conversations).to_have_count(2)
