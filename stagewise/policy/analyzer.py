@@ -21,12 +21,12 @@ import yaml
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun
-from stagewise.policy_config import LEVEL_NAMES, PolicySetting, configure_request, load_config_file, parse_config, reconcile
+from stagewise.engine.record import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun
+from stagewise.policy.config import LEVEL_NAMES, PolicySetting, configure_request, load_config_file, parse_config, reconcile
 
 # The pack next to the package in a checkout; an installed wheel carries a copy (pyproject force-include).
 POLICIES_DIR = REPO_ROOT / "policies" if (REPO_ROOT / "policies" / "PulumiPolicy.yaml").is_file() \
-    else Path(__file__).resolve().parent / "policy_pack"
+    else Path(__file__).resolve().parent.parent / "policy_pack"
 PACKAGE = "stagewise_policies"
 PREVIEW_MARKER = "can't run policy"  # the SDK's diagnostic when a rule touched an unknown value
 

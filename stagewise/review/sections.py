@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagewise.engine import DeclaredResource, ProgramRun, run_stack
-from stagewise.summary import format_settings, key_settings
+from stagewise.engine.record import DeclaredResource, ProgramRun, run_stack
+from stagewise.review.summary import format_settings, key_settings
 
 
 @dataclass
@@ -42,16 +42,16 @@ def register_section(section: Section) -> Section:
     return section
 
 
+# The sections every review runs, in the order they appear; each module registers itself on import.
+SECTION_MODULES = ("stagewise.readiness.section", "stagewise.policy.section", "stagewise.cost.section")
+
+
 def load_sections() -> list[Section]:
-    """Import the modules that register review sections (policy, cost)."""
+    """Import the modules that register review sections (deploy readiness, policy, cost)."""
     import importlib
 
-    for module in ("stagewise.readiness.section", "stagewise.policy_section", "stagewise.cost_section"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    for module in SECTION_MODULES:
+        importlib.import_module(module)
     return SECTIONS
 
 
