@@ -170,7 +170,7 @@ def initial_secret_value(variable: str, secret_id: str) -> str:
 def managed_model(config: StackConfig) -> InferenceEndpoint:
     inference = config.inference
     if not isinstance(inference, ManagedInferenceConfig):
-        # Self-hosted modes are composed by the staging/prod stages (stagewise.stacks.parts.inference_endpoint).
+        # Self-hosted modes are composed by the staging/prod stages (stagewise.stacks.inference.inference_endpoint).
         raise ConfigError(
             f"stagewise:inference.mode: {inference.mode!r} is not served by the {config.stage} stage, which calls a "
             "managed model; set mode: managed (self-hosted modes belong to staging/prod)"
