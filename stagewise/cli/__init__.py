@@ -8,12 +8,9 @@ deploy would be refused by GCP, the provider or the engine (a blocking deploy-re
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 from stagewise.cli.registry import (
     COMMANDS,

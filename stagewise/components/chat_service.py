@@ -30,6 +30,7 @@ from pulumi_gcp.cloudrunv2 import (
 )
 
 from stagewise.components.iam import Grant, SecretRole, declare_grants
+from stagewise.components.limits import HEALTH_PATH
 
 INGRESS = {
     "all": "INGRESS_TRAFFIC_ALL",
@@ -39,8 +40,8 @@ INGRESS = {
 CONTAINER_PORT = 8080
 # Not /healthz and /readyz: Cloud Run reserves some URL paths ending in `z`, and a request to one
 # never reaches the container (https://cloud.google.com/run/docs/known-issues, "Reserved URL
-# paths"). The app serves both spellings; probes and the uptime check use these.
-HEALTH_PATH = "/health"
+# paths"). The app serves both spellings; probes and the uptime check use these (HEALTH_PATH,
+# /health, lives in components/limits.py, which the config reads without pulumi_gcp).
 READY_PATH = "/ready"
 
 # Grants a service needs that live outside it (e.g. the model endpoint's invoker role): called with
