@@ -42,7 +42,7 @@ class FirestoreExport(pulumi.ComponentResource):
             display_name="Firestore export job", description="Starts exports of the chat database; nothing else.",
             opts=child,
         )
-        member = account.email.apply(lambda email: f"serviceAccount:{email}")
+        member = account.member
         condition = database.client_role(str(project)).condition_expression
         # Export only: the predefined importExportAdmin would also allow imports, which overwrite data.
         role_id = "firestoreExporter"
@@ -65,7 +65,7 @@ class FirestoreExport(pulumi.ComponentResource):
         )
         writer = gcp.storage.BucketIAMMember(
             f"{name}-agent-writer", bucket=bucket, role="roles/storage.objectAdmin",
-            member=agent.email.apply(lambda email: f"serviceAccount:{email}"), opts=child,
+            member=agent.member, opts=child,
         )
         # The caller's Cloud Storage role, on this bucket only: the locked retention policy still
         # keeps it from deleting or replacing any export, or shortening the retention.

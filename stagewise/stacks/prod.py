@@ -230,6 +230,9 @@ def compose(config: StackConfig) -> None:
     common.error_metric("chat-errors", config, services[settings.regions[0]])
 
     pulumi.export("stage", config.stage)
+    # Prod serves on its domain through the load balancer (the run.app URLs are turned off).
+    public_url = f"https://{settings.edge.domains[0]}"
+    common.export_services({f"{config.service.name}-{region}": (chat, public_url, region) for region, chat in services.items()})
     pulumi.export("regions", settings.regions)
     pulumi.export("load_balancer_ip", edge.address.address)
     pulumi.export("domains", list(settings.edge.domains))

@@ -167,6 +167,10 @@ def compose(config: StackConfig) -> None:
                    opts=pulumi.ResourceOptions(depends_on=apis.ready))
 
     pulumi.export("stage", config.stage)
+    common.export_services({
+        config.service.name: (chat, chat.uri, region),
+        partners.name: (partner, partner.uri, region),
+    })
     pulumi.export("service_url", chat.uri)
     pulumi.export("partner_service_url", partner.uri)
     pulumi.export("partner_service_account", partner.service_account_email)
