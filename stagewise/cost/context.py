@@ -87,6 +87,7 @@ class Context:
             price_ref=f"{family}.{price_id}@{where}",
             free_quantity=applied,
             verified=price.verified,
+            source=price.origin(location),
         )
 
     def line(
