@@ -210,6 +210,8 @@ def test_the_estimate_takes_sku_backed_prices_from_the_snapshot_not_the_yaml(tmp
     assert new[b_ref].unit_price == old[b_ref].unit_price  # a SKU not perturbed
     assert new[a_ref].source.startswith("sku 4DBF-185F-A415")
     assert new[a_ref].to_document()["priceSource"] == new[a_ref].source
+    run_charge = next(charge for line in after.lines for charge in line.charges if charge.price_ref.startswith("cloud_run."))
+    assert run_charge.source == "hand-typed from https://cloud.google.com/run/pricing"
 
 
 def test_a_price_file_cannot_type_the_loader_filled_origin(tmp_path: Path) -> None:
