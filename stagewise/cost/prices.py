@@ -39,7 +39,9 @@ class Price(_Strict):
     free_per_day: float = 0.0
     free_scope: str | None = None
     free_regions: list[str] | None = None
-    verified: bool
+    verified: bool = Field(description=(
+        "the hand-typed figure was seen on Google's page; the loader also marks verified a row whose every "
+        "location is priced from a SKU of the stored Catalog API snapshot"))
     note: str | None = None
     sku: str | dict[str, str] | None = Field(None, description=(
         "Cloud Billing Catalog skuId: the price in each of the SKU's serviceRegions comes from the stored SKU "
