@@ -197,3 +197,16 @@ def test_the_readme_shows_the_shipped_configs_model_defaults() -> None:
         assert shipped and table[name] in {f"`{m}`" for m in shipped}, (name, table[name], shipped)
         readme = (APP / "README.md").read_text(encoding="utf-8")
         assert all(m in shipped for m in re.findall(r"\$\{" + name + r":-([^}]+)\}", readme)), name
+
+
+def test_every_variable_the_stacks_set_on_the_service_is_read() -> None:
+    """The CHAT_* names the stagewise stacks and components put in the Cloud Run service's env."""
+    stagewise = APP.parent / "stagewise"
+    if not stagewise.is_dir():
+        pytest.skip("not in the stagewise repository checkout")
+    set_by_stacks = {name for path in stagewise.rglob("*.py")
+                     for name in re.findall(r'"(CHAT_[A-Z0-9_]*[A-Z0-9])"', path.read_text(encoding="utf-8"))}
+    guardrails = set(re.findall(r'"(CHAT_GUARDRAILS_[A-Z_]*[A-Z])"',
+                                (APP / "src" / "chatapp" / "guardrails.py").read_text(encoding="utf-8")))
+    assert {"CHAT_STORE", "CHAT_TRUSTED_PROXY_HOPS", "CHAT_QUOTA_BACKEND"} <= set_by_stacks  # the scan finds them
+    assert set_by_stacks - set(model_variables()) - NOT_IN_MODELS - guardrails == set()
