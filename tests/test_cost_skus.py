@@ -20,7 +20,7 @@ import pytest
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.prices import PRICING_DIR, PricingError, load_price_book
 from stagewise.cost.skus import SNAPSHOT_DIR, SkuError, fetch_skus, load_snapshots, make_snapshot, parse_sku
-from stagewise.engine import run_stack
+from stagewise.engine.record import run_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
