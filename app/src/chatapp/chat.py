@@ -24,6 +24,7 @@ from .router import AllUpstreamsFailed, Outcome
 from .runtime import Runtime
 from .schemas import ChatRequest
 from .store.base import CONVERSATION_ID, Conversation, ConversationGone, Message, Store, Turn
+from .streaming import CUTOFF, END, KEEPALIVE_DUE, ChunkTemplate, Pump
 from .usage import request_started, timing_headers
 
 T = TypeVar("T")
@@ -381,12 +382,12 @@ async def sse(
 ) -> AsyncIterator[bytes]:
     model = outcome.route.model
     fields = ctx.fields
-    keepalive = runtime.settings.keepalive_s
+    template = ChunkTemplate(ctx.completion_id, ctx.created, model)
     parts: list[str] = []
     final: Completion | None = None
     stored = False
     event: Any = first
-    pending: asyncio.Future[Any] | None = None
+    pump: Pump | None = None
     yield chunk(ctx, model, {"role": "assistant", "content": ""}, None)
     try:
         while True:
@@ -394,29 +395,20 @@ async def sse(
                 if not parts:
                     fields["ttft_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
                 parts.append(event.text)
-                yield chunk(ctx, model, {"content": event.text}, None)
+                yield template.content(event.text)
             elif isinstance(event, Completion):
                 final = event
                 break
-            task: asyncio.Future[Any] = asyncio.ensure_future(anext(events))
-            pending = task
-            event = None
-            while event is None:
-                cutoff = runtime.drain.cutoff()
-                wait = keepalive if cutoff is None else max(0.0, min(keepalive, cutoff - time.monotonic()))
-                done, _ = await asyncio.wait({task}, timeout=wait)
-                if done:
-                    try:
-                        event = task.result()
-                    except StopAsyncIteration:
-                        event = Completion("".join(parts), "stop", Usage())
-                    pending = None
-                elif cutoff is not None and time.monotonic() >= cutoff:
-                    fields["drained"] = True
-                    break
-                else:
-                    yield KEEPALIVE
-            if event is None:  # drained: end the answer here
+            if pump is None:  # one reading task and one timer per stream, not per chunk
+                pump = Pump(events, runtime.settings.keepalive_s, runtime.drain.cutoff)
+            event = await pump.get()
+            while event is KEEPALIVE_DUE:
+                yield KEEPALIVE
+                event = await pump.get()
+            if event is END:  # the generator ended without a Completion
+                event = Completion("".join(parts), "stop", Usage())
+            elif event is CUTOFF:  # drained: end the answer here
+                fields["drained"] = True
                 final = Completion("".join(parts), "length", Usage())
                 break
     except UpstreamError as exc:
@@ -435,8 +427,8 @@ async def sse(
         yield error_event(error.message, error.type, error.code or "guardrail")
         return
     finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
+        if pump is not None:
+            await pump.aclose()
         if final is None and not stored:  # client went away or cancelled: keep what was said
             fields["client_disconnected"] = True
             with contextlib.suppress(BaseException):
