@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -67,6 +68,10 @@ def create_app(
             task = asyncio.create_task(job)
             runtime.background.add(task)
             task.add_done_callback(runtime.background.discard)
+        # Everything imported and built so far lives as long as the process: moved out of the
+        # collector's generations, a full collection under load no longer walks it (the pauses
+        # were the p99 at one connection; https://docs.python.org/3/library/gc.html#gc.freeze)
+        gc.freeze()
         log.event(
             "INFO",
             "chatapp started",
