@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from . import auth, metering
 from .errors import ApiError, error_body, invalid, not_found
@@ -24,7 +24,7 @@ from .router import AllUpstreamsFailed, Outcome
 from .runtime import Runtime
 from .schemas import ChatRequest
 from .store.base import CONVERSATION_ID, Conversation, ConversationGone, Message, Store, Turn
-from .streaming import CUTOFF, END, KEEPALIVE_DUE, ChunkTemplate, Pump
+from .streaming import CUTOFF, END, KEEPALIVE_DUE, ChunkTemplate, Pump, SseResponse
 from .usage import request_started, timing_headers
 
 T = TypeVar("T")
@@ -139,7 +139,7 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
         headers["X-Model"] = outcome[0].route.model
         headers["X-Fallback-Used"] = "true" if outcome[0].fallback_used else "false"
         headers.update(timing_headers(ctx.started, outcome[0].upstream_s))
-        return StreamingResponse(
+        return SseResponse(
             sse(runtime, ctx, outcome[0], first, events),
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **headers},

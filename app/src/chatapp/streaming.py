@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import orjson
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 KEEPALIVE_DUE = object()  # the reader should send a keep-alive comment
 CUTOFF = object()  # the drain cutoff was reached: end the answer here
@@ -141,3 +144,41 @@ class Pump:
                 await self._task
             except BaseException:  # noqa: S110 - its outcome no longer matters
                 pass
+
+
+class SseResponse(StreamingResponse):
+    """StreamingResponse without anyio: the body is sent by one task while this one waits for the
+    client's disconnect (which cancels the body's task, so the answer's generator stores what was
+    said), as Starlette does for servers of ASGI spec < 2.4 (uvicorn declares 2.3), with plain
+    asyncio tasks instead of an anyio task group and cancel scopes per response."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = asyncio.ensure_future(self._send_body(send))
+        watch = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait((body, watch), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # this request is cancelled: so is the body, and it is waited for
+            body.cancel()
+            watch.cancel()
+            await asyncio.wait((body, watch))
+            raise
+        watch.cancel()
+        if not body.done():  # the client went away
+            body.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await body
+            return
+        body.result()  # raises what the body raised
+
+    async def _send_body(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        async for chunk in self.body_iterator:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _disconnected(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
