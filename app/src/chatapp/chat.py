@@ -264,21 +264,25 @@ def upstream_request(
 
 async def before_cutoff(runtime: Runtime, awaitable: Awaitable[T], fields: dict[str, Any]) -> T:
     """Awaits an upstream call unless a SIGTERM drain reaches its cutoff first; then the call is
-    cancelled and the client gets a 503 to retry elsewhere, instead of a reset at SIGKILL."""
-    work: asyncio.Future[T] = asyncio.ensure_future(awaitable)
-    cutoff = asyncio.ensure_future(runtime.drain.reached())
-    both: set[asyncio.Future[Any]] = {work, cutoff}
+    cancelled and the client gets a 503 to retry elsewhere, instead of a reset at SIGKILL. The
+    call runs in the request's own task, which the drain cancels at the cutoff (one timer for
+    every request), rather than in a task of its own raced against a second one per request."""
+    task = asyncio.current_task()
+    assert task is not None
+    runtime.drain.watch(task)
+    cut = False
     try:
-        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+        return await awaitable
+    except asyncio.CancelledError:
+        cut = runtime.drain.unwatch(task)
+        if not cut or task.uncancel() > 0:  # cancelled for another reason too (client gone)
+            raise
     finally:
-        cutoff.cancel()
-        if not work.done():
-            work.cancel()  # also when this request itself is cancelled (client gone)
-    if work.cancelled() or not work.done():
-        fields["drained"] = True
-        raise ApiError(503, "the server is shutting down; retry the request", type="api_error",
-                       code="shutting_down", headers={"Retry-After": "1"})
-    return work.result()
+        if not cut:
+            runtime.drain.unwatch(task)
+    fields["drained"] = True
+    raise ApiError(503, "the server is shutting down; retry the request", type="api_error",
+                   code="shutting_down", headers={"Retry-After": "1"})
 
 
 def note_outcome(fields: dict[str, Any], outcome: Outcome, ctx: ChatContext) -> None:
