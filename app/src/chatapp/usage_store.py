@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from .store.checkpoint import file_backed
 from .usage import UsageRecord, UsageRow
 
 _SCHEMA = """
@@ -91,6 +92,8 @@ class SqliteUsageLog:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
+        if file_backed(self.path):
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the store's checkpointer runs them (store/checkpoint.py)
         conn.executescript(_SCHEMA)
         self._conn = conn
 
