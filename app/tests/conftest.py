@@ -88,12 +88,12 @@ class Reply:
 
 
 class AppServer:
-    def __init__(self, env: dict[str, str], store: Any = None) -> None:
+    def __init__(self, env: dict[str, str], store: Any = None, lean_chat: bool = True) -> None:
         self.env = env
         self.settings = Settings.from_env(env)
         self.logs = LogSink()
         self.port = free_port()
-        app = create_app(self.settings, store=store, log_stream=self.logs, env=env)
+        app = create_app(self.settings, store=store, log_stream=self.logs, env=env, lean_chat=lean_chat)
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
             timeout_graceful_shutdown=2, lifespan="on",

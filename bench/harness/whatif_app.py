@@ -6,6 +6,7 @@ app's env behaves like `python -m chatapp`, after applying the changes named in 
 
   inline-sqlite  SQLite calls run on the event loop thread instead of the store's one-thread
                  executor (what the thread hand-off costs; the writes themselves still happen)
+  inline-usage   the same for the usage log's writer thread (usage_store.SqliteUsageLog)
   no-log         the JSON request log line is built but not written (what writing stdout costs)
 """
 
@@ -35,13 +36,31 @@ def inline_sqlite() -> None:
     sqlite.SqliteStore._run = run_inline  # type: ignore[method-assign]
 
 
+def inline_usage() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chatapp import usage_store
+
+    async def start_inline(self: Any) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1)
+        self._open()
+
+    async def run_inline(self: Any, fn: Any) -> Any:
+        if self._executor is None:
+            raise RuntimeError("SqliteUsageLog used before start()")
+        return fn()
+
+    usage_store.SqliteUsageLog.start = start_inline  # type: ignore[method-assign]
+    usage_store.SqliteUsageLog._run = run_inline  # type: ignore[method-assign]
+
+
 def no_log() -> None:
     from chatapp import logs
 
     logs.JsonLog.write = lambda self, record: None  # type: ignore[method-assign]
 
 
-CHANGES = {"inline-sqlite": inline_sqlite, "no-log": no_log}
+CHANGES = {"inline-sqlite": inline_sqlite, "inline-usage": inline_usage, "no-log": no_log}
 
 
 def main() -> None:

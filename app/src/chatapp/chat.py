@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from . import auth, metering
 from .errors import ApiError, error_body, invalid, not_found
@@ -24,6 +24,7 @@ from .router import AllUpstreamsFailed, Outcome
 from .runtime import Runtime
 from .schemas import ChatRequest
 from .store.base import CONVERSATION_ID, Conversation, ConversationGone, Message, Store, Turn
+from .streaming import CUTOFF, END, KEEPALIVE_DUE, ChunkTemplate, Pump, SseResponse
 from .usage import request_started, timing_headers
 
 T = TypeVar("T")
@@ -138,7 +139,7 @@ async def complete_chat(runtime: Runtime, request: Request, body: ChatRequest, w
         headers["X-Model"] = outcome[0].route.model
         headers["X-Fallback-Used"] = "true" if outcome[0].fallback_used else "false"
         headers.update(timing_headers(ctx.started, outcome[0].upstream_s))
-        return StreamingResponse(
+        return SseResponse(
             sse(runtime, ctx, outcome[0], first, events),
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **headers},
@@ -263,21 +264,25 @@ def upstream_request(
 
 async def before_cutoff(runtime: Runtime, awaitable: Awaitable[T], fields: dict[str, Any]) -> T:
     """Awaits an upstream call unless a SIGTERM drain reaches its cutoff first; then the call is
-    cancelled and the client gets a 503 to retry elsewhere, instead of a reset at SIGKILL."""
-    work: asyncio.Future[T] = asyncio.ensure_future(awaitable)
-    cutoff = asyncio.ensure_future(runtime.drain.reached())
-    both: set[asyncio.Future[Any]] = {work, cutoff}
+    cancelled and the client gets a 503 to retry elsewhere, instead of a reset at SIGKILL. The
+    call runs in the request's own task, which the drain cancels at the cutoff (one timer for
+    every request), rather than in a task of its own raced against a second one per request."""
+    task = asyncio.current_task()
+    assert task is not None
+    runtime.drain.watch(task)
+    cut = False
     try:
-        await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
+        return await awaitable
+    except asyncio.CancelledError:
+        cut = runtime.drain.unwatch(task)
+        if not cut or task.uncancel() > 0:  # cancelled for another reason too (client gone)
+            raise
     finally:
-        cutoff.cancel()
-        if not work.done():
-            work.cancel()  # also when this request itself is cancelled (client gone)
-    if work.cancelled() or not work.done():
-        fields["drained"] = True
-        raise ApiError(503, "the server is shutting down; retry the request", type="api_error",
-                       code="shutting_down", headers={"Retry-After": "1"})
-    return work.result()
+        if not cut:
+            runtime.drain.unwatch(task)
+    fields["drained"] = True
+    raise ApiError(503, "the server is shutting down; retry the request", type="api_error",
+                   code="shutting_down", headers={"Retry-After": "1"})
 
 
 def note_outcome(fields: dict[str, Any], outcome: Outcome, ctx: ChatContext) -> None:
@@ -381,12 +386,12 @@ async def sse(
 ) -> AsyncIterator[bytes]:
     model = outcome.route.model
     fields = ctx.fields
-    keepalive = runtime.settings.keepalive_s
+    template = ChunkTemplate(ctx.completion_id, ctx.created, model)
     parts: list[str] = []
     final: Completion | None = None
     stored = False
     event: Any = first
-    pending: asyncio.Future[Any] | None = None
+    pump: Pump | None = None
     yield chunk(ctx, model, {"role": "assistant", "content": ""}, None)
     try:
         while True:
@@ -394,29 +399,20 @@ async def sse(
                 if not parts:
                     fields["ttft_ms"] = round((time.perf_counter() - ctx.started) * 1000, 2)
                 parts.append(event.text)
-                yield chunk(ctx, model, {"content": event.text}, None)
+                yield template.content(event.text)
             elif isinstance(event, Completion):
                 final = event
                 break
-            task: asyncio.Future[Any] = asyncio.ensure_future(anext(events))
-            pending = task
-            event = None
-            while event is None:
-                cutoff = runtime.drain.cutoff()
-                wait = keepalive if cutoff is None else max(0.0, min(keepalive, cutoff - time.monotonic()))
-                done, _ = await asyncio.wait({task}, timeout=wait)
-                if done:
-                    try:
-                        event = task.result()
-                    except StopAsyncIteration:
-                        event = Completion("".join(parts), "stop", Usage())
-                    pending = None
-                elif cutoff is not None and time.monotonic() >= cutoff:
-                    fields["drained"] = True
-                    break
-                else:
-                    yield KEEPALIVE
-            if event is None:  # drained: end the answer here
+            if pump is None:  # one reading task and one timer per stream, not per chunk
+                pump = Pump(events, runtime.settings.keepalive_s, runtime.drain.cutoff)
+            event = await pump.get()
+            while event is KEEPALIVE_DUE:
+                yield KEEPALIVE
+                event = await pump.get()
+            if event is END:  # the generator ended without a Completion
+                event = Completion("".join(parts), "stop", Usage())
+            elif event is CUTOFF:  # drained: end the answer here
+                fields["drained"] = True
                 final = Completion("".join(parts), "length", Usage())
                 break
     except UpstreamError as exc:
@@ -435,8 +431,8 @@ async def sse(
         yield error_event(error.message, error.type, error.code or "guardrail")
         return
     finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
+        if pump is not None:
+            await pump.aclose()
         if final is None and not stored:  # client went away or cancelled: keep what was said
             fields["client_disconnected"] = True
             with contextlib.suppress(BaseException):

@@ -35,6 +35,9 @@ class Drain:
     started: float | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _event: asyncio.Event | None = None
+    # tasks waiting on a model (chat.before_cutoff): cancelled at the cutoff, by one timer
+    _watched: set[asyncio.Task[Any]] = field(default_factory=set)
+    _cut: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -46,6 +49,35 @@ class Drain:
             self.started = time.monotonic()
             if self._loop is not None and self._event is not None:
                 self._loop.call_soon_threadsafe(self._event.set)
+                self._loop.call_soon_threadsafe(self._arm_cutoff)
+
+    def _arm_cutoff(self) -> None:
+        cutoff = self.cutoff()
+        assert cutoff is not None and self._loop is not None
+        self._loop.call_later(max(0.0, cutoff - time.monotonic()), self._cut_watched)
+
+    def _cut_watched(self) -> None:
+        for task in list(self._watched):
+            self._cut.add(task)
+            task.cancel()
+        self._watched.clear()
+
+    def watch(self, task: asyncio.Task[Any]) -> None:
+        """Cancels `task` at the drain's cutoff (at once if it has passed) unless `unwatch`ed first."""
+        cutoff = self.cutoff()
+        if cutoff is not None and time.monotonic() >= cutoff:
+            self._cut.add(task)
+            task.cancel()
+            return
+        self._watched.add(task)
+
+    def unwatch(self, task: asyncio.Task[Any]) -> bool:
+        """Stops watching `task`; True when the cutoff cancelled it."""
+        self._watched.discard(task)
+        if task in self._cut:
+            self._cut.discard(task)
+            return True
+        return False
 
     async def reached(self) -> None:
         """Returns at the cutoff of a drain (never, without one)."""

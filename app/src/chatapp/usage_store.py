@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from .store.checkpoint import file_backed
 from .usage import UsageRecord, UsageRow
 
 _SCHEMA = """
@@ -57,11 +58,31 @@ class UsageLog(Protocol):
         """Every stored record of a tenant, oldest first (tests, exports)."""
 
 
+_INSERT_RECORD = "INSERT INTO usage_records (id, tenant, day, body) VALUES (?, ?, ?, ?)"
+_ADD_TO_ROLLUP = (
+    "INSERT INTO usage_daily (tenant, day, model, requests, input_tokens, output_tokens, cost_nanos)"
+    " VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT (tenant, day, model) DO UPDATE SET"
+    " requests = requests + 1, input_tokens = input_tokens + excluded.input_tokens,"
+    " output_tokens = output_tokens + excluded.output_tokens,"
+    " cost_nanos = cost_nanos + excluded.cost_nanos"
+)
+
+
 class SqliteUsageLog:
+    """Group commit: records added while a write is under way go to the database together, in
+    one transaction and one hand-off to the writer thread, instead of one each (under load the
+    hand-off cost more than the write). `add` still returns only once its record is committed;
+    a batch that fails is retried record by record, so one bad record fails only itself. Like the
+    store (store/sqlite.py), the connection uses WAL with synchronous=NORMAL: no fsync per commit
+    (https://www.sqlite.org/pragma.html#pragma_synchronous: "WAL mode is always consistent with
+    synchronous=NORMAL")."""
+
     def __init__(self, path: str) -> None:
         self.path = path
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[UsageRecord, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def _open(self) -> None:
         if self.path != ":memory:":
@@ -69,7 +90,10 @@ class SqliteUsageLog:
         conn = sqlite3.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
+        if file_backed(self.path):
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the store's checkpointer runs them (store/checkpoint.py)
         conn.executescript(_SCHEMA)
         self._conn = conn
 
@@ -85,6 +109,7 @@ class SqliteUsageLog:
     async def close(self) -> None:
         if self._executor is None:
             return
+        await self.flush()  # nothing queued is lost on a graceful stop
         conn = self._conn
         if conn is not None:
             await self._run(conn.close)
@@ -92,34 +117,60 @@ class SqliteUsageLog:
         self._executor = None
 
     async def add(self, record: UsageRecord) -> None:
+        if self._executor is None:
+            raise RuntimeError("SqliteUsageLog used before start()")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+        await asyncio.shield(done)  # a caller's timeout must not drop a record others share a batch with
+
+    async def flush(self) -> None:
+        """Returns once every record added so far is committed (or has failed)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._run(lambda: self._write(batch))
+                outcomes: list[BaseException | None] = [None] * len(batch)
+            except Exception:  # noqa: BLE001 - retried one by one: only the bad record fails
+                outcomes = []
+                for item in batch:
+                    try:
+                        await self._run(lambda one=item: self._write([one]))
+                        outcomes.append(None)
+                    except Exception as exc:  # noqa: BLE001 - handed to that record's caller
+                        outcomes.append(exc)
+            for (_, done), failure in zip(batch, outcomes, strict=True):
+                if done.done():
+                    continue
+                if failure is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(failure)
+
+    def _write(self, batch: list[tuple[UsageRecord, asyncio.Future[None]]]) -> None:
         import orjson
 
-        def write() -> None:
-            c = self._conn
-            assert c is not None
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                c.execute(
-                    "INSERT INTO usage_records (id, tenant, day, body) VALUES (?, ?, ?, ?)",
-                    (record.id, record.tenant, record.day, orjson.dumps(record.to_dict()).decode()),
-                )
-                c.execute(
-                    "INSERT INTO usage_daily (tenant, day, model, requests, input_tokens, output_tokens, cost_nanos)"
-                    " VALUES (?, ?, ?, 1, ?, ?, ?) ON CONFLICT (tenant, day, model) DO UPDATE SET"
-                    " requests = requests + 1, input_tokens = input_tokens + excluded.input_tokens,"
-                    " output_tokens = output_tokens + excluded.output_tokens,"
-                    " cost_nanos = cost_nanos + excluded.cost_nanos",
-                    (record.tenant, record.day, record.model, record.input_tokens, record.output_tokens,
-                     record.cost_nanos),
-                )
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-
-        await self._run(write)
+        c = self._conn
+        assert c is not None
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for record, _ in batch:
+                c.execute(_INSERT_RECORD, (record.id, record.tenant, record.day, orjson.dumps(record.to_dict()).decode()))
+                c.execute(_ADD_TO_ROLLUP, (record.tenant, record.day, record.model, record.input_tokens,
+                                           record.output_tokens, record.cost_nanos))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
 
     async def rollups(self, tenant: str | None, since: str, until: str) -> list[UsageRow]:
+        await self.flush()
+
         def read() -> list[UsageRow]:
             c = self._conn
             assert c is not None
@@ -139,6 +190,8 @@ class SqliteUsageLog:
 
     async def records(self, tenant: str) -> list[UsageRecord]:
         import orjson
+
+        await self.flush()
 
         def read() -> list[UsageRecord]:
             c = self._conn

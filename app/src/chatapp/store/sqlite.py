@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .base import Conversation, ConversationGone, Message, Profile, Turn
+from .checkpoint import Checkpointer, file_backed
 
 T = TypeVar("T")
 
@@ -114,6 +115,7 @@ class SqliteStore:
         self.ttl_days = ttl_days or None
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -137,6 +139,8 @@ class SqliteStore:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; WAL keeps it consistent
+        if file_backed(self.path):
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run beside the requests (checkpoint.py)
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")  # another process (e.g. a second worker) holds the lock
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -167,6 +171,9 @@ class SqliteStore:
             self._executor.shutdown(wait=False)
             self._executor = None
             raise
+        if file_backed(self.path):
+            self._checkpointer = Checkpointer(self.path)
+            self._checkpointer.start()
         if self.ttl_days:
             await self.purge_expired()
 
@@ -174,6 +181,9 @@ class SqliteStore:
         executor, self._executor = self._executor, None
         if executor is None:
             return
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         await asyncio.get_running_loop().run_in_executor(executor, self._close)
         executor.shutdown(wait=True)
 
