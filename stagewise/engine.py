@@ -8,6 +8,8 @@ a policy pack — would receive. No cloud, no Pulumi CLI, no network.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -15,17 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
-import yaml
-from google.protobuf import json_format, struct_pb2
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from stagewise import slim_imports
 
-from stagewise.mock_outputs import synthesize_outputs
-from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE
+slim_imports.install()  # before anything imports pulumi_gcp: a review loads only the provider modules it uses
+
+import pulumi  # noqa: E402
+import yaml  # noqa: E402
+from google.protobuf import json_format, struct_pb2  # noqa: E402
+from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
+from pulumi.runtime import rpc, settings  # noqa: E402
+from pulumi.runtime.config import set_all_config  # noqa: E402
+from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await  # noqa: E402
+
+from stagewise.mock_outputs import synthesize_outputs  # noqa: E402
+from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE  # noqa: E402
 
 # The checkout this module sits in when run from source; an installed wheel has no Pulumi.yaml there.
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +215,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
             return response
-        prop_deps = {k: tuple(v.urns) for k, v in request.propertyDependencies.items()}
+        # Sorted: the SDK gathers dependencies in a set, whose order changes with the string hash seed
+        # of each process; the engine treats them as a set too.
+        prop_deps = {k: tuple(sorted(v.urns)) for k, v in request.propertyDependencies.items()}
         record = DeclaredResource(
             urn=response.urn,
             type=request.type,
@@ -219,7 +227,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs_struct=_copy_struct(request.object),
             outputs_struct=_copy_struct(response.object),
             provider=request.provider,
-            dependencies=tuple(request.dependencies),
+            dependencies=tuple(sorted(request.dependencies)),
             property_dependencies=prop_deps,
             protect=bool(request.protect),
             ignore_changes=tuple(request.ignoreChanges),
@@ -264,6 +272,30 @@ def _copy_struct(source: struct_pb2.Struct) -> struct_pb2.Struct:
 _RUN_LOCK = threading.Lock()
 
 
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The event loop's executor during a run: each call runs at once, on the loop's own thread.
+
+    The SDK sends every monitor request through ``loop.run_in_executor`` (a gRPC call, under the
+    CLI). Against the in-process mock monitor the worker threads only add hand-offs, and the order
+    in which they finish, hence the order of the recorded registrations (the review document's
+    resource list, the order of its verdicts), varied from run to run. Inline, a run records the
+    same registrations in the same order every time, whichever runs came before it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine, as a worker would
+            future.set_exception(exc)
+        return future
+
+
+_INLINE = _InlineExecutor()
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -287,19 +319,26 @@ def run_program(
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
+        loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+        previous_executor = getattr(loop, "_default_executor", None)
+        loop.set_default_executor(_INLINE)
         try:
             _sync_await(run_pulumi_func(program))
+            root = settings.get_root_resource()
+            stack_outputs = _resolve_stack_outputs(root)
         except ProgramError:
             raise
         except Exception as exc:  # surfaced to the CLI as a failed program, never swallowed
             raise ProgramError(str(exc) or type(exc).__name__) from exc
-        root = settings.get_root_resource()
-        stack_outputs = _resolve_stack_outputs(root)
+        finally:
+            setattr(loop, "_default_executor", previous_executor)  # noqa: B010 - the loop's private slot, as before the run
         return ProgramRun(
             project=project,
             stack=stack,
             config=dict(config),
-            resources=list(monitor.recorded),
+            # By URN: the order registrations arrive in follows the SDK's scheduling, which changes
+            # with each process's string hash seed; a review must not.
+            resources=sorted(monitor.recorded, key=lambda r: r.urn),
             stack_outputs=stack_outputs,
             stack_urn=monitor.stack_urn,
             spec=ProgramSpec(program, project, stack, dict(config)),
