@@ -25,7 +25,9 @@ import pulumi  # noqa: E402
 import yaml  # noqa: E402
 from google.protobuf import json_format, struct_pb2  # noqa: E402
 from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
+from pulumi.runtime import resource as pulumi_resource_runtime  # noqa: E402
 from pulumi.runtime import rpc, settings  # noqa: E402
+from pulumi.runtime.proto import source_pb2  # noqa: E402
 from pulumi.runtime.config import set_all_config  # noqa: E402
 from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await  # noqa: E402
@@ -296,6 +298,10 @@ class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
 _INLINE = _InlineExecutor()
 
 
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -322,6 +328,11 @@ def run_program(
         loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
         previous_executor = getattr(loop, "_default_executor", None)
         loop.set_default_executor(_INLINE)
+        # The SDK walks the Python stack of every registration for the request's source position and
+        # stack trace (shown by the Pulumi CLI next to a diagnostic); nothing here records or checks
+        # them, and they were a sixth of a run.
+        stack_trace = pulumi_resource_runtime._get_stack_trace
+        pulumi_resource_runtime._get_stack_trace = _no_stack_trace
         try:
             _sync_await(run_pulumi_func(program))
             root = settings.get_root_resource()
@@ -331,6 +342,7 @@ def run_program(
         except Exception as exc:  # surfaced to the CLI as a failed program, never swallowed
             raise ProgramError(str(exc) or type(exc).__name__) from exc
         finally:
+            pulumi_resource_runtime._get_stack_trace = stack_trace
             setattr(loop, "_default_executor", previous_executor)  # noqa: B010 - the loop's private slot, as before the run
         return ProgramRun(
             project=project,
