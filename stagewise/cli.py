@@ -102,6 +102,7 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
     "stagewise review mvp --config stagewise:service.maxInstances=5 --format json > mvp.json",
     "stagewise review prod --values examples/values --format markdown",
     "stagewise review staging --values examples/values --format mermaid",
+    "stagewise review mvp staging prod --values examples/values --out reviews --format json --format markdown",
 ))
 def review_command(args: argparse.Namespace) -> int:
     stacks: list[str] = list(dict.fromkeys(args.stack))
