@@ -8,8 +8,6 @@ a policy pack — would receive. No cloud, no Pulumi CLI, no network.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -30,7 +28,7 @@ from pulumi.runtime import rpc, settings  # noqa: E402
 from pulumi.runtime.proto import source_pb2  # noqa: E402
 from pulumi.runtime.config import set_all_config  # noqa: E402
 from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await  # noqa: E402
+from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
 from stagewise.mock_outputs import synthesize_outputs  # noqa: E402
 from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE  # noqa: E402
@@ -274,30 +272,6 @@ def _copy_struct(source: struct_pb2.Struct) -> struct_pb2.Struct:
 _RUN_LOCK = threading.Lock()
 
 
-class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
-    """The event loop's executor during a run: each call runs at once, on the loop's own thread.
-
-    The SDK sends every monitor request through ``loop.run_in_executor`` (a gRPC call, under the
-    CLI). Against the in-process mock monitor the worker threads only add hand-offs, and the order
-    in which they finish, hence the order of the recorded registrations (the review document's
-    resource list, the order of its verdicts), varied from run to run. Inline, a run records the
-    same registrations in the same order every time, whichever runs came before it."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine, as a worker would
-            future.set_exception(exc)
-        return future
-
-
-_INLINE = _InlineExecutor()
-
-
 def _no_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace()
 
@@ -325,9 +299,6 @@ def run_program(
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
-        loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
-        previous_executor = getattr(loop, "_default_executor", None)
-        loop.set_default_executor(_INLINE)
         # The SDK walks the Python stack of every registration for the request's source position and
         # stack trace (shown by the Pulumi CLI next to a diagnostic); nothing here records or checks
         # them, and they were a sixth of a run.
@@ -343,13 +314,12 @@ def run_program(
             raise ProgramError(str(exc) or type(exc).__name__) from exc
         finally:
             pulumi_resource_runtime._get_stack_trace = stack_trace
-            setattr(loop, "_default_executor", previous_executor)  # noqa: B010 - the loop's private slot, as before the run
         return ProgramRun(
             project=project,
             stack=stack,
             config=dict(config),
-            # By URN: the order registrations arrive in follows the SDK's scheduling, which changes
-            # with each process's string hash seed; a review must not.
+            # By URN: the order registrations arrive in follows the SDK's worker threads and scheduling,
+            # which change with timing and each process's string hash seed; a review must not.
             resources=sorted(monitor.recorded, key=lambda r: r.urn),
             stack_outputs=stack_outputs,
             stack_urn=monitor.stack_urn,

@@ -1,5 +1,6 @@
-"""What makes a review fast must not change what it finds: the slim pulumi_gcp imports, the inline
-executor and the policy properties decoded once give the same documents and verdicts as without."""
+"""What makes a review fast must not change what it finds: the slim pulumi_gcp imports and the policy
+properties decoded once give the same documents and verdicts as without; a review is the same bytes
+in every process."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def test_a_prod_run_loads_only_the_compute_modules_it_uses() -> None:
 
 
 def test_reviews_are_the_same_from_one_process_to_the_next() -> None:
-    # Registration order used to follow worker threads and the string hash seed of each process.
+    # Registration order follows the SDK's worker threads and the string hash seed of each process.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GOOGLE_"))}
     first = _review_json("staging", {**env, "PYTHONHASHSEED": "1"})
     second = _review_json("staging", {**env, "PYTHONHASHSEED": "2"})
