@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bootstrap.roles import roles_for_types  # noqa: E402
-from stagewise.engine import read_config_file, run_stack  # noqa: E402
+from stagewise.engine.record import read_config_file, run_stack  # noqa: E402
 
 DOC = ROOT / "docs" / "deployer-roles.md"
 STACKS = ("mvp", "staging", "prod")

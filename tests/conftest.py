@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stagewise.engine import DeclaredResource, ProgramRun, run_program, run_stack
+from stagewise.engine.record import DeclaredResource, ProgramRun, run_program, run_stack
 
 BASE_CONFIG = {"gcp:project": "stagewise-test", "gcp:region": "us-central1"}
 

@@ -12,9 +12,9 @@ import pulumi
 import pulumi_gcp as gcp
 from pulumi_gcp import billing, cloudrunv2 as crun, compute, firestore, logging, monitoring, secretmanager, storage, vertex
 
-from stagewise.engine import ProgramRun, run_program
-from stagewise.policy_config import load_config_file, parse_config
-from stagewise.policy_engine import Analyzer, PolicyReport, stage_config_path
+from stagewise.engine.record import ProgramRun, run_program
+from stagewise.policy.config import load_config_file, parse_config
+from stagewise.policy.analyzer import Analyzer, PolicyReport, stage_config_path
 
 PROJECT = "stagewise-test"
 REGION = "us-central1"

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stagewise.stacks.config.placeholders import MARKER
-from stagewise.engine import REPO_ROOT, ProgramRun, load_stack_file, run_program
+from stagewise.engine.record import REPO_ROOT, ProgramRun, load_stack_file, run_program
 
 DIGEST = "sha256:" + "4" * 64
 PROJECT = "stagewise-prod"

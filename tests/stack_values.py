@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from stagewise.engine import REPO_ROOT, ProgramRun, _config_value, run_stack
+from stagewise.engine.record import REPO_ROOT, ProgramRun, _config_value, run_stack
 
 VALUES_DIR = REPO_ROOT / "examples" / "values"
 

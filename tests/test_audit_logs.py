@@ -12,8 +12,8 @@ from stack_values import run_with_values
 
 from stagewise.components.audit_logs import LOG_TYPES, ProjectAuditLogsArgs
 from stagewise.cost.estimate import estimate_run
-from stagewise.engine import ProgramError, ProgramRun
-from stagewise.policy_engine import Analyzer
+from stagewise.engine.record import ProgramError, ProgramRun
+from stagewise.policy.analyzer import Analyzer
 
 AUDIT = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
 RULE = "obs-audit-logs-all-services"

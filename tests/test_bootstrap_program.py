@@ -11,7 +11,7 @@ import pytest
 from bootstrap.program import main as bootstrap_program
 from bootstrap.roles import BILLING_ROLES, STAGE_ROLES
 from stagewise.cli import main
-from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun, load_stack_file, run_program, run_stack
+from stagewise.engine.record import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun, load_stack_file, run_program, run_stack
 
 BOOTSTRAP = REPO_ROOT / "bootstrap"
 PRIMITIVE = {"roles/owner", "roles/editor", "roles/viewer"}

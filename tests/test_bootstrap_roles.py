@@ -8,7 +8,7 @@ from prod_values import run_prod
 from stack_values import run_with_values
 
 from bootstrap.roles import GRANTABLE_CUSTOM_ROLE_IDS, GRANTABLE_ROLES, STAGE_ROLES, TYPE_ROLES, grant_condition_expression, roles_for_types
-from stagewise.engine import REPO_ROOT, ProgramRun
+from stagewise.engine.record import REPO_ROOT, ProgramRun
 
 STAGES = [stage for stage in STAGE_ROLES if (REPO_ROOT / f"Pulumi.{stage}.yaml").is_file()]
 

@@ -82,7 +82,7 @@ def test_secret_inputs_never_reach_the_review_document() -> None:
     import pulumi
     import pulumi_gcp as gcp
 
-    from stagewise.engine import SECRET_PLACEHOLDER, run_program
+    from stagewise.engine.record import SECRET_PLACEHOLDER, run_program
 
     def program() -> None:
         gcp.secretmanager.SecretVersion("v", secret="s", secret_data=pulumi.Output.secret("hunter2"))
@@ -100,7 +100,7 @@ def test_secret_inputs_never_reach_the_review_document() -> None:
 def test_a_stage_imports_only_the_resource_families_it_declares() -> None:
     # pulumi_gcp.compute alone is about half of an MVP review's start-up; the MVP declares no
     # compute resource, so loading its config or composition must not import it.
-    code = ("import sys; from stagewise.engine import run_stack; run_stack('mvp'); "
+    code = ("import sys; from stagewise.engine.record import run_stack; run_stack('mvp'); "
             "print('pulumi_gcp.compute.instance_template' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
@@ -181,8 +181,8 @@ def test_a_missing_project_file_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_mermaid_draws_what_prod_declares() -> None:
-    from stagewise.diagram import architecture
-    from stagewise.engine import run_stack
+    from stagewise.render.mermaid import architecture
+    from stagewise.engine.record import run_stack
 
     done = review("prod", "--values", "examples/values", "--format", "mermaid")
     assert done.returncode == 0, done.stderr
@@ -217,12 +217,12 @@ def test_markdown_review_carries_the_diagram() -> None:
 
 
 def test_the_diagrams_in_the_docs_are_current() -> None:
-    done = subprocess.run([sys.executable, "-m", "stagewise.diagram", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "stagewise.render.mermaid", "--check"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
 
 
 def test_a_stale_diagram_is_redrawn() -> None:
-    from stagewise.diagram import render_documents
+    from stagewise.render.mermaid import render_documents
 
     def draw(stack: str) -> str:
         return f"flowchart LR\n  %% {stack}\n"

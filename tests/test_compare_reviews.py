@@ -10,9 +10,9 @@ import pulumi
 import pytest
 
 from stagewise.cli import main
-from stagewise.compare_cli import compare, resource_key, snapshot
-from stagewise.engine import run_program
-from stagewise.review import Review, SectionResult
+from stagewise.cli.compare import compare, resource_key, snapshot
+from stagewise.engine.record import run_program
+from stagewise.review.sections import Review, SectionResult
 
 
 class _Thing(pulumi.CustomResource):
@@ -170,7 +170,7 @@ def test_bad_documents_name_the_file_and_the_fix(tmp_path: Path, capsys: pytest.
 
 def test_real_stack_reviews_differ_by_a_resource_and_a_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The acceptance case on the MVP stack itself, with its real policy and cost sections."""
-    from stagewise.review import review_stack
+    from stagewise.review.sections import review_stack
 
     base = review_stack("mvp").document()
     head = review_stack("mvp", overrides={
@@ -199,7 +199,7 @@ def test_named_list_items_are_matched_by_name_not_position() -> None:
 
 
 def test_a_base_without_policy_verdicts_flags_nothing_as_new(documents: tuple[dict[str, Any], dict[str, Any]]) -> None:
-    from stagewise.markdown import render_comparison
+    from stagewise.render.markdown import render_comparison
 
     base = {key: value for key, value in documents[0].items() if key not in ("policy", "cost")}
     result = compare(snapshot(base), snapshot(documents[1]))

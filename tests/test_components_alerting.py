@@ -19,7 +19,7 @@ from stagewise.components.alerting import (
     Thresholds,
 )
 from stagewise.stacks.config.loader import ConfigError, load_config
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 from tests.conftest import one
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"

@@ -70,7 +70,7 @@ def test_caller_grants_are_declared_on_the_service_account(run_component) -> Non
 
 @pytest.mark.parametrize("role", ["roles/owner", "roles/editor", "roles/viewer"])
 def test_basic_roles_are_refused(run_component, role: str) -> None:  # type: ignore[no-untyped-def]
-    from stagewise.engine import ProgramError
+    from stagewise.engine.record import ProgramError
 
     with pytest.raises(ProgramError, match="basic role"):
         run_component(declare(grants=[ProjectRole(role)]))

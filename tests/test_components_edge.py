@@ -20,7 +20,7 @@ from stagewise.components.edge import (
     ServerlessTarget,
 )
 from stagewise.stacks.config.loader import ConfigError, load_config
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 from tests.conftest import one
 
 NEG = "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup"

@@ -9,7 +9,7 @@ import pytest
 
 from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
 from stagewise.components.log_sink import WRITER_ROLE, LogSink, LogSinkArgs
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 from tests.conftest import one
 
 SINK = "gcp:logging/projectSink:ProjectSink"

@@ -12,7 +12,7 @@ import pytest
 from stagewise.components.alerting import Alerting, AlertingArgs, UsageDashboard
 from stagewise.components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs, promql_name
 from stagewise.components.slo import BurnWindow, SloTargets
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 METRIC = "gcp:logging/metric:Metric"

@@ -61,7 +61,7 @@ def test_secrets_are_user_managed_in_configured_regions_and_hold_no_value(run_co
 
 
 def test_secret_set_needs_a_location(run_component) -> None:  # type: ignore[no-untyped-def]
-    from stagewise.engine import ProgramError
+    from stagewise.engine.record import ProgramError
 
     with pytest.raises(ProgramError, match="replica_locations"):
         run_component(lambda: SecretSet("s", SecretSetArgs(project="p", secret_ids=["a"], replica_locations=[])))

@@ -128,7 +128,7 @@ def test_firestore_quota_state_expires(run_component) -> None:  # type: ignore[n
 
 
 def test_firestore_client_role_is_scoped_to_the_database() -> None:
-    from stagewise.engine import run_program
+    from stagewise.engine.record import run_program
 
     roles = []
 

@@ -18,7 +18,7 @@ from stagewise.components.vpc import (
     VpcNetworkArgs,
 )
 from stagewise.stacks.config.loader import ConfigError, load_config
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 from tests.conftest import one
 
 FIREWALL = "gcp:compute/firewall:Firewall"
@@ -129,7 +129,7 @@ def test_egress_feeds_chat_service_direct_vpc_egress(run_component: Callable[...
 
 
 def test_egress_in_a_region_without_subnet_says_what_to_add(run_component: Callable[..., ProgramRun]) -> None:
-    from stagewise.engine import ProgramError
+    from stagewise.engine.record import ProgramError
 
     def program() -> None:
         VpcNetwork("vpc", VpcNetworkArgs(project="p", subnets=TWO_REGIONS)).egress("asia-east1")

@@ -23,9 +23,9 @@ from stack_values import values_document
 
 from stagewise.stacks.config.loader import load_config
 from stagewise.stacks.config.model import StackConfig
-from stagewise import engine
+from stagewise.engine import record as engine
 from stagewise.cli import EXIT_INVALID, EXIT_OK, main
-from stagewise.engine import REPO_ROOT, _config_value
+from stagewise.engine.record import REPO_ROOT, _config_value
 
 MVP = (REPO_ROOT / "Pulumi.mvp.yaml").read_text()
 

@@ -154,7 +154,7 @@ def test_all_problems_are_reported_at_once() -> None:
 
 def test_bad_config_declares_no_resource(monkeypatch: pytest.MonkeyPatch) -> None:
     from stagewise.stacks.program import main
-    from stagewise import engine
+    from stagewise.engine import record as engine
 
     registered: list[str] = []
     original = engine._RecordingMonitor.RegisterResource

@@ -14,7 +14,7 @@ import yaml
 
 from stagewise.stacks.config.loader import ConfigError, load_config, merged_config
 from stagewise.cli import EXIT_INVALID, EXIT_OK, main, parse_overrides
-from stagewise.engine import REPO_ROOT, ProgramError, read_config_file
+from stagewise.engine.record import REPO_ROOT, ProgramError, read_config_file
 
 GOOD = {"gcp:project": "stagewise-test", "gcp:region": "us-central1"}
 DIGEST = "sha256:" + "3c" * 32

@@ -8,7 +8,7 @@ import pytest
 
 from stagewise.components.budget import BillingBudget, BillingBudgetArgs, _money
 from stagewise.stacks.config import ConfigError, load_config
-from stagewise.engine import run_program, run_stack
+from stagewise.engine.record import run_program, run_stack
 
 ACCOUNT = "01A2B3-C4D5E6-F7A8B9"  # shaped like a real id (sequences like 012345-6789AB-… are refused as placeholders)
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from stagewise.cli import main
-from stagewise.engine import REPO_ROOT
+from stagewise.engine.record import REPO_ROOT
 
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
 # The acceptance commands name prod; until its stack file lands, the largest stack stands in.

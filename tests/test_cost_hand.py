@@ -94,7 +94,7 @@ MVP = {
 
 @pytest.mark.parametrize("stack, hand", [("staging", STAGING), ("mvp", MVP)])
 def test_every_priced_line_of_staging_and_mvp_is_within_5_percent(stack: str, hand: dict[str, float]) -> None:
-    from stagewise.engine import run_stack
+    from stagewise.engine.record import run_stack
 
     result = estimate_run(run_with_values(stack) if stack != "mvp" else run_stack("mvp"))
     lines = {l.name: l.monthly for l in result.lines if l.status == "priced" and l.monthly >= 0.005}

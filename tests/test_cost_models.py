@@ -10,7 +10,7 @@ import pytest
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.models import lifecycle_note, model_info, token_prices
 from stagewise.cost.prices import NoPrice, default_price_book
-from stagewise.engine import ProgramError, run_stack
+from stagewise.engine.record import ProgramError, run_stack
 
 TODAY = dt.date(2026, 12, 2)
 

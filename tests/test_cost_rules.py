@@ -17,7 +17,7 @@ from pulumi_gcp import cloudrunv2, compute, firestore, monitoring, secretmanager
 
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate, LineItem
-from stagewise.engine import run_program
+from stagewise.engine.record import run_program
 
 CENT = 0.01
 HOURS = 730

@@ -13,7 +13,7 @@ from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate
 from stack_values import run_with_values
 
-from stagewise.engine import REPO_ROOT, ProgramError, ProgramRun, run_program, run_stack
+from stagewise.engine.record import REPO_ROOT, ProgramError, ProgramRun, run_program, run_stack
 
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in REPO_ROOT.glob("Pulumi.*.yaml"))
 

@@ -17,7 +17,7 @@ import pytest
 from stack_values import run_with_values
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate, LineItem
-from stagewise.engine import ProgramRun, run_stack
+from stagewise.engine.record import ProgramRun, run_stack
 
 DAYS = 365 / 12
 GPU_PER_SECOND = 0.0001867  # cloud_run.gpu_l4_no_zonal_redundancy (no free tier)

@@ -17,7 +17,7 @@ from stagewise.components.inference import (
     collector_config,
     startup_script,
 )
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 
 NETWORK = PrivateNetwork(
     network="projects/stagewise-test/global/networks/chat-vpc",

@@ -13,7 +13,7 @@ from stack_values import example_values, run_with_values, values_document, value
 
 from stagewise.stacks.config import ConfigError, load_config
 from stagewise.stacks.config.placeholders import MARKER, find_placeholders
-from stagewise.engine import REPO_ROOT, ProgramError, load_stack_file, run_stack
+from stagewise.engine.record import REPO_ROOT, ProgramError, load_stack_file, run_stack
 
 STACKS = [s for s in ("mvp", "staging", "prod") if (REPO_ROOT / f"Pulumi.{s}.yaml").is_file()]
 

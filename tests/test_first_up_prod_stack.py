@@ -25,7 +25,7 @@ from stagewise.components.inference import (
 )
 from prod_values import DIGEST, prod_config
 from stagewise.stacks.program import main as stagewise_program
-from stagewise.engine import ProgramError, ProgramRun, run_program
+from stagewise.engine.record import ProgramError, ProgramRun, run_program
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -256,7 +256,7 @@ def test_export_grant_names_its_custom_role_before_the_role_exists() -> None:
 
 
 def test_shipped_prod_stops_at_its_placeholders_before_any_resource() -> None:
-    from stagewise.engine import run_stack
+    from stagewise.engine.record import run_stack
 
     with pytest.raises(ProgramError) as caught:
         run_stack("prod")

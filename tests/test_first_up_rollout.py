@@ -19,7 +19,7 @@ from stagewise.components.registry import BuildFromSource, build_tag
 from stagewise.stacks import parts
 from stagewise.stacks.config import ConfigError, load_config
 from stagewise.stacks.config.releases import ReleaseConfig, check_release
-from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramRun, load_stack_file
+from stagewise.engine.record import REPO_ROOT, DeclaredResource, ProgramRun, load_stack_file
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 STACKS = [s for s in ("mvp", "staging", "prod") if (REPO_ROOT / f"Pulumi.{s}.yaml").is_file()]
@@ -112,7 +112,7 @@ def test_each_ci_deploy_rolls_its_digest_out(stack: str) -> None:
 
 
 def _run(root: Path, stack: str, overrides: dict[str, str]) -> ProgramRun:
-    from stagewise.engine import run_stack
+    from stagewise.engine.record import run_stack
 
     return run_stack(stack, root=root, overrides=overrides)
 

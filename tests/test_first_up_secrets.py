@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from stack_values import run_with_values
 
-from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramRun
-from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE
+from stagewise.engine.record import REPO_ROOT, DeclaredResource, ProgramRun
+from stagewise.engine.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
@@ -167,7 +167,7 @@ def test_the_app_starts_on_the_first_values_and_refuses_every_key(stack: str, se
 
 def test_secret_env_only_takes_variables_the_program_can_give_a_first_value() -> None:
     from stagewise.stacks.config import ConfigError, load_config
-    from stagewise.engine import load_stack_file
+    from stagewise.engine.record import load_stack_file
 
     raw = load_stack_file("mvp")
     service = json.loads(raw["stagewise:service"])

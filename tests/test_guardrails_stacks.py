@@ -13,8 +13,8 @@ import pytest
 from stack_values import run_with_values
 
 from stagewise.cli import EXIT_INVALID, main
-from stagewise.engine import ProgramError, ProgramRun
-from stagewise.policy_engine import evaluate_stage
+from stagewise.engine.record import ProgramError, ProgramRun
+from stagewise.policy.analyzer import evaluate_stage
 
 TEMPLATE = "gcp:modelarmor/template:Template"
 SERVICE = "gcp:cloudrunv2/service:Service"

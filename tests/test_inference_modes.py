@@ -22,7 +22,7 @@ from stagewise.components.inference import (
     WorkingHours,
     startup_script,
 )
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 
 CALLER = "serviceAccount:chat-run@stagewise-test.iam.gserviceaccount.com"
 NETWORK = PrivateNetwork(

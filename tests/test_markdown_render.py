@@ -9,9 +9,9 @@ import pulumi
 import pytest
 
 from stagewise.cli import main
-from stagewise.engine import ProgramRun, run_program
-from stagewise.markdown import code, code_block, escape_cell, render_markdown
-from stagewise.review import Review, SectionResult
+from stagewise.engine.record import ProgramRun, run_program
+from stagewise.render.markdown import code, code_block, escape_cell, render_markdown
+from stagewise.review.sections import Review, SectionResult
 
 
 class _Thing(pulumi.CustomResource):

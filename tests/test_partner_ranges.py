@@ -13,7 +13,7 @@ import pytest
 from stack_values import run_with_values
 
 from stagewise.stacks.config.loader import ConfigError, load_config
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = {"gcp:project": "stagewise-test", "gcp:region": "us-central1"}
@@ -157,7 +157,7 @@ def test_the_cost_line_prices_the_app_check_at_zero_and_states_the_alternative(s
 
 
 def test_the_review_shows_the_ranges_where_they_are_enforced_and_the_priced_line(staging: ProgramRun) -> None:
-    from stagewise.review import render_text, review_run
+    from stagewise.review.sections import render_text, review_run
 
     review = review_run(staging)
     text = render_text(review)

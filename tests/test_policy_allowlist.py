@@ -9,15 +9,15 @@ import policy_fixtures as f
 import pulumi_gcp as gcp
 import pytest
 
-from stagewise.policy_allowlist import PROJECT_LISTS, RULE, STAGES, configured, derive, write
-from stagewise.policy_config import parse_config
-from stagewise.policy_engine import Analyzer, stage_config_path
+from stagewise.policy.allowlist import PROJECT_LISTS, RULE, STAGES, configured, derive, write
+from stagewise.policy.config import parse_config
+from stagewise.policy.analyzer import Analyzer, stage_config_path
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_config_lists_exactly_the_types_the_composition_declares(stage: str) -> None:
     assert json.loads(stage_config_path(stage).read_text())[RULE]["enforcementLevel"] == "mandatory"
-    assert configured(stage) == derive(stage), "run: uv run python -m stagewise.policy_allowlist --write"
+    assert configured(stage) == derive(stage), "run: uv run python -m stagewise.policy.allowlist --write"
 
 
 def test_the_bootstrap_gets_its_own_list_inside_prods_config() -> None:
@@ -47,7 +47,7 @@ def allowlist_verdicts(stage: str, document: dict[str, object] | None = None) ->
 
 
 def _with(stage: str, document: dict[str, object]) -> Analyzer:
-    from stagewise.policy_config import load_config_file
+    from stagewise.policy.config import load_config_file
 
     settings = load_config_file(stage_config_path(stage))
     settings.update(parse_config(document))
@@ -91,7 +91,7 @@ def test_write_keeps_the_level_and_the_extras(tmp_path: pytest.TempPathFactory) 
     import shutil
     from pathlib import Path
 
-    from stagewise.policy_engine import POLICIES_DIR
+    from stagewise.policy.analyzer import POLICIES_DIR
 
     pack = Path(str(tmp_path)) / "policies"
     shutil.copytree(POLICIES_DIR / "config", pack / "config")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import policy_fixtures as f
 
-from stagewise.policy_engine import load_pack
+from stagewise.policy.analyzer import load_pack
 
 
 # Rules that forbid a resource type outright: a compliant program never declares one.

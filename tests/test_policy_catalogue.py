@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from stagewise.policy_catalogue import DOC_PATH, render_catalogue
-from stagewise.policy_engine import load_pack
+from stagewise.policy.catalogue import DOC_PATH, render_catalogue
+from stagewise.policy.analyzer import load_pack
 
 
 def test_catalogue_doc_is_in_sync_with_the_pack() -> None:
-    assert DOC_PATH.read_text() == render_catalogue(), "run: uv run python -m stagewise.policy_catalogue --write"
+    assert DOC_PATH.read_text() == render_catalogue(), "run: uv run python -m stagewise.policy.catalogue --write"
 
 
 def test_catalogue_lists_every_rule_once_with_its_stage_levels() -> None:
@@ -23,7 +23,7 @@ def test_catalogue_lists_every_rule_once_with_its_stage_levels() -> None:
 
 
 def test_cis_mapping_names_real_rules_and_every_control_is_covered_or_explained() -> None:
-    from stagewise.policy_catalogue import CIS_CONTROLS, CIS_MAPPING, CIS_NOT_COVERED
+    from stagewise.policy.catalogue import CIS_CONTROLS, CIS_MAPPING, CIS_NOT_COVERED
 
     rules = {rule.name for rule in load_pack().RULES}
     assert set(CIS_MAPPING) <= rules

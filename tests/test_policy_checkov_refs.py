@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stagewise.policy_engine import load_pack
+from stagewise.policy.analyzer import load_pack
 
 TABLE = json.loads((Path(__file__).parent / "data" / "checkov_gcp_checks.json").read_text())
 CHECKS: dict[str, list[str]] = TABLE["checks"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import policy_fixtures as f
 import pytest
 
-from stagewise.policy_config import SCHEMA_KEYWORDS, PolicyConfigError, parse_config
-from stagewise.policy_engine import Analyzer, load_pack, stage_config_path
+from stagewise.policy.config import SCHEMA_KEYWORDS, PolicyConfigError, parse_config
+from stagewise.policy.analyzer import Analyzer, load_pack, stage_config_path
 
 
 @pytest.mark.parametrize("stage", ["mvp", "staging", "prod"])
@@ -83,7 +83,7 @@ def test_bad_config_names_the_key_and_the_problem(document: dict[str, object], m
 
 
 def test_missing_or_broken_config_file(tmp_path: Path) -> None:
-    from stagewise.policy_config import load_config_file
+    from stagewise.policy.config import load_config_file
 
     with pytest.raises(PolicyConfigError, match="does not exist"):
         load_config_file(tmp_path / "nope.json")
@@ -102,7 +102,7 @@ def test_config_files_are_plain_cli_json() -> None:
 def test_a_crashing_rule_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     import stagewise_policies.storage as storage_rules
 
-    from stagewise.policy_engine import PolicyRunError
+    from stagewise.policy.analyzer import PolicyRunError
 
     def broken(resource: object) -> str:
         raise KeyError("bucket-class")

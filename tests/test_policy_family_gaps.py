@@ -27,9 +27,9 @@ from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
 from stagewise.components.chat_service import ChatService, ChatServiceArgs, VpcEgress
 from stagewise.components.inference import CloudRunGpu, GpuVmPool, VertexModelGarden
 from stagewise.stacks.parts import FirestoreExport, PersonaAccess, PersonaTargets
-from stagewise.engine import run_program
-from stagewise.policy_allowlist import RULE as ALLOWLIST
-from stagewise.policy_engine import stage_config_path
+from stagewise.engine.record import run_program
+from stagewise.policy.allowlist import RULE as ALLOWLIST
+from stagewise.policy.analyzer import stage_config_path
 
 STACK = ""
 

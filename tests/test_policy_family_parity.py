@@ -17,8 +17,8 @@ import policy_fixtures as f
 import pytest
 from policy_families import FAMILIES, Family
 
-from stagewise.engine import ProgramRun
-from stagewise.policy_engine import load_pack
+from stagewise.engine.record import ProgramRun
+from stagewise.policy.analyzer import load_pack
 
 MODULES = ("test_policy_evasions", "test_policy_new_rules", "test_policy_family_gaps")
 ANY_TYPE = "*"

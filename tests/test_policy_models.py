@@ -17,7 +17,7 @@ from policy_fixtures import crun, prod
 
 from stagewise.components.chat_service import ChatService, ChatServiceArgs, VpcEgress
 from stagewise.cost.models import model_info
-from stagewise.policy_engine import load_pack
+from stagewise.policy.analyzer import load_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 RETIRED = "vertex-model-lifecycle"

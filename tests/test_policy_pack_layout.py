@@ -17,9 +17,9 @@ import yaml
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from stagewise.engine import REPO_ROOT
-from stagewise.policy_config import configure_request, load_config_file, reconcile
-from stagewise.policy_engine import stage_config_path
+from stagewise.engine.record import REPO_ROOT
+from stagewise.policy.config import configure_request, load_config_file, reconcile
+from stagewise.policy.analyzer import stage_config_path
 
 PACK = REPO_ROOT / "policies"
 ALLOWED_IMPORTS = {"pulumi_policy", "stagewise_policies", "__future__"}
@@ -90,7 +90,7 @@ def served_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[analyzer_p
 
 def test_served_pack_reports_every_rule(served_pack: analyzer_pb2_grpc.AnalyzerStub) -> None:
     info = served_pack.GetAnalyzerInfo(empty_pb2.Empty())
-    from stagewise.policy_engine import load_pack
+    from stagewise.policy.analyzer import load_pack
 
     assert info.name == "stagewise-gcp" and info.supportsConfig
     assert {p.name for p in info.policies} == {rule.name for rule in load_pack().RULES}

@@ -17,8 +17,8 @@ from pulumi_gcp import secretmanager
 from stack_values import run_with_values
 
 import stagewise.stacks.partner_ranges as partner_ranges
-from stagewise.policy_config import load_config_file
-from stagewise.policy_engine import stage_config_path
+from stagewise.policy.config import load_config_file
+from stagewise.policy.analyzer import stage_config_path
 
 RULE = "partner-source-ranges-enforced"
 ACME = "203.0.113.0/24,2001:db8:ac::/48"

@@ -10,8 +10,8 @@ from google.protobuf import struct_pb2
 
 from stack_values import run_with_values
 
-from stagewise.engine import DeclaredResource
-from stagewise.policy_engine import Analyzer, _analyze_request
+from stagewise.engine.record import DeclaredResource
+from stagewise.policy.analyzer import Analyzer, _analyze_request
 
 ODD_VALUES: list[Any] = ["", 7.5, ["x"], {"k": "v"}]
 

@@ -13,7 +13,7 @@ import pulumi_gcp as gcp
 import pytest
 from policy_fixtures import compute, crun, logging, prod, secretmanager, storage
 
-from stagewise.policy_engine import load_pack
+from stagewise.policy.analyzer import load_pack
 
 STACK = ""  # stack-level verdicts carry no resource name
 

@@ -13,8 +13,8 @@ from stagewise.components.chat_service import ChatService, ChatServiceArgs
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_OK, main
 from stack_values import run_with_values
 
-from stagewise.policy_engine import evaluate_stage
-from stagewise.review import review_run
+from stagewise.policy.analyzer import evaluate_stage
+from stagewise.review.sections import review_run
 
 STACKS = ["mvp", "staging", "prod"]
 
@@ -44,7 +44,7 @@ def test_review_exits_one_and_names_a_mandatory_violation(capsys: pytest.Capture
 
 def test_bad_policy_config_is_an_input_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
                                             tmp_path: Path) -> None:
-    import stagewise.policy_engine as engine
+    import stagewise.policy.analyzer as engine
 
     bad = tmp_path / "mvp.json"
     bad.write_text('{"iam-no-basic-roles": "strict"}')

@@ -10,7 +10,7 @@ from pathlib import Path
 import pulumi_gcp
 import pytest
 
-from stagewise.policy_engine import load_pack
+from stagewise.policy.analyzer import load_pack
 
 
 def _installed_tokens() -> dict[str, str]:

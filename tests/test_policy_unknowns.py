@@ -8,8 +8,8 @@ import dataclasses
 import policy_fixtures as f
 from google.protobuf import struct_pb2
 
-from stagewise.engine import UNKNOWN, DeclaredResource, ProgramRun
-from stagewise.policy_engine import load_pack
+from stagewise.engine.record import UNKNOWN, DeclaredResource, ProgramRun
+from stagewise.policy.analyzer import load_pack
 
 
 def with_unknown(run: ProgramRun, name: str, *path: str) -> ProgramRun:

@@ -79,7 +79,7 @@ def test_ci_runs_the_readme_test_command_and_nothing_else() -> None:
 
 
 def test_diagrams_are_generated() -> None:
-    # A ```mermaid block is drawn by `python -m stagewise.diagram` between its markers (and
+    # A ```mermaid block is drawn by `python -m stagewise.render.mermaid` between its markers (and
     # tests/test_cli_review.py checks they are current); none is drawn by hand.
     generated = re.findall(r"<!-- BEGIN diagram: [\w.-]+ -->\n```mermaid\n.*?```\n<!-- END diagram -->", README, re.S)
     assert len(generated) == len([1 for lang, _, _ in fenced_blocks() if lang == "mermaid"]) >= 1

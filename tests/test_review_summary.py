@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stagewise.summary import format_settings, key_settings
+from stagewise.review.summary import format_settings, key_settings
 
 
 def test_generic_leaves_keep_their_parent_and_numbers_print_as_integers() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import one
 
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 

@@ -14,7 +14,7 @@ from conftest import one
 from prod_values import REAL, prod_config, run_prod
 
 from stagewise.stacks.program import main as stagewise_program
-from stagewise.engine import ProgramError, ProgramRun, run_program
+from stagewise.engine.record import ProgramError, ProgramRun, run_program
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "gcp:cloudrunv2/service:Service"

@@ -14,7 +14,7 @@ from conftest import one
 from stack_values import example_values, run_with_values
 
 from stagewise.stacks.program import main as stagewise_program
-from stagewise.engine import ProgramError, ProgramRun, load_stack_file, run_program
+from stagewise.engine.record import ProgramError, ProgramRun, load_stack_file, run_program
 
 ROOT = Path(__file__).resolve().parents[1]
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}

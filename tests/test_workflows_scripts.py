@@ -12,7 +12,7 @@ import pytest
 import yaml
 from stack_values import write_filled_stack_file
 
-from stagewise.engine import run_stack
+from stagewise.engine.record import run_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / ".github" / "scripts"

@@ -344,7 +344,7 @@ def resource_type_denylist(resource: Resource, config: Mapping[str, Any]) -> Ite
                 "BigQuery…) needs a deliberate change; an empty allowedTypes turns the rule off.",
     severity=Severity.HIGH,
     remediation="If the stage needs the type, add it to the composition and regenerate the allowlists "
-                "(`uv run python -m stagewise.policy_allowlist --write`), or list it in the stage's extraTypes with a reason.",
+                "(`uv run python -m stagewise.policy.allowlist --write`), or list it in the stage's extraTypes with a reason.",
     types=[ANY_TYPE],
     applies_to="every resource (not providers, the stack or component resources)",
     params={

@@ -30,7 +30,7 @@ from stagewise.cost.prices import default_price_book
 from stagewise.cost.rules import RUN_SERVICE, self_hosted_requests
 from stagewise.cost.traffic import active_window_s, gpu_count
 from stagewise.cost.context import Context
-from stagewise.engine import REPO_ROOT, ProgramError, ProgramRun, read_config_file, run_stack
+from stagewise.engine.record import REPO_ROOT, ProgramError, ProgramRun, read_config_file, run_stack
 from stagewise.stacks.config.loader import merged_config
 
 DOC = REPO_ROOT / "docs" / "stages.md"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from stagewise.cost.model import DAYS_PER_MONTH, Charge, Kind, LineItem
 from stagewise.cost.prices import NoPrice, PriceBook
-from stagewise.engine import DeclaredResource, ProgramRun
+from stagewise.engine.record import DeclaredResource, ProgramRun
 from stagewise.stacks.config.usage import UsageProfile
 
 

@@ -14,7 +14,7 @@ from stagewise.cost.model import Charge, Estimate, LineItem
 from stagewise.cost.prices import PriceBook, default_price_book
 from stagewise.cost.traffic import log_gb, total_requests
 from stagewise.cost.rules import INSTANCE, MIGS, RULES, RUN_SERVICE, VERTEX_DEPLOYMENT, region_of
-from stagewise.engine import DeclaredResource, ProgramError, ProgramRun
+from stagewise.engine.record import DeclaredResource, ProgramError, ProgramRun
 from stagewise.cost.usage_file import UsageFileError, usage_file_for
 from stagewise.stacks.config.budget import BudgetConfig
 from stagewise.stacks.config.loader import merged_config

@@ -13,7 +13,7 @@ from typing import Any
 
 from stagewise.cost.context import Context
 from stagewise.cost.model import HOURS_PER_MONTH, Charge, LineItem
-from stagewise.engine import DeclaredResource
+from stagewise.engine.record import DeclaredResource
 
 RANGES_PREFIX = "CHAT_ALLOWED_CIDRS_"
 TYPE_TOKEN = "stagewise:partners:SourceRangeCheck"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate
-from stagewise.engine import REPO_ROOT, ProgramError, read_config_file, run_stack
+from stagewise.engine.record import REPO_ROOT, ProgramError, read_config_file, run_stack
 
 DOC = REPO_ROOT / "docs" / "cost.md"
 START, END = "<!-- cost-table:start -->", "<!-- cost-table:end -->"

@@ -17,8 +17,8 @@ from stagewise.cost.partner_ranges import source_range_lines
 from stagewise.cost.models import lifecycle_note, model_key
 from stagewise.cost.prices import NoPrice
 from stagewise.cost.traffic import Uptime, gpu_count, log_gb, nat_gb, request_serving_services, scale_to_zero_uptime, service_requests, total_requests
-from stagewise.engine import DeclaredResource
-from stagewise.summary import lookup
+from stagewise.engine.record import DeclaredResource
+from stagewise.review.summary import lookup
 
 Rule = Callable[[DeclaredResource, Context], list[LineItem]]
 RULES: dict[str, Rule] = {}

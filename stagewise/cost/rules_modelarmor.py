@@ -14,8 +14,8 @@ from stagewise.cost.context import Context
 from stagewise.cost.model import Charge, LineItem
 from stagewise.cost.rules import _env, rule
 from stagewise.cost.traffic import request_serving_services, service_requests
-from stagewise.engine import DeclaredResource
-from stagewise.summary import lookup
+from stagewise.engine.record import DeclaredResource
+from stagewise.review.summary import lookup
 
 TEMPLATE = "gcp:modelarmor/template:Template"
 CHARS_PER_TOKEN = 4.0  # a planning figure for English text, as the app's own token estimate uses

@@ -30,8 +30,8 @@ from typing import Any
 
 from stagewise.cost.context import Context
 from stagewise.cost.model import DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH
-from stagewise.engine import DeclaredResource
-from stagewise.summary import lookup
+from stagewise.engine.record import DeclaredResource
+from stagewise.review.summary import lookup
 
 RUN_SERVICE = "gcp:cloudrunv2/service:Service"
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from stagewise.engine import DeclaredResource, ProgramRun
-from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE, UNKNOWN_VALUE
+from stagewise.engine.record import DeclaredResource, ProgramRun
+from stagewise.engine.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE, UNKNOWN_VALUE
 
 UNKNOWN = UNKNOWN_VALUE
 _MISSING = object()

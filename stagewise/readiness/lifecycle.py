@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 from stagewise.readiness.diff import effective_changes
 from stagewise.readiness.inventory import UNKNOWN, Inventory, Resource, as_list, is_unknown
 from stagewise.readiness.model import BLOCKS, BROKEN, Finding, Severity

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stagewise.engine import ProgramRun
-from stagewise.policy_engine import PolicyReport, Verdict, evaluate_stage
+from stagewise.engine.record import ProgramRun
+from stagewise.policy.analyzer import PolicyReport, Verdict, evaluate_stage
 
 
 @dataclass

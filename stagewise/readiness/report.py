@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 from stagewise.readiness import rules as catalogue_rules
 from stagewise.readiness.inventory import Inventory
 from stagewise.readiness.lifecycle import LIFECYCLE_RULES, check_first_deploy, check_second_deploy, second_deploy_overrides

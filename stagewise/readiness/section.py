@@ -6,10 +6,10 @@ policy that fails at preview time fails the review like any mandatory policy (ex
 
 from __future__ import annotations
 
-from stagewise.engine import ProgramRun
+from stagewise.engine.record import ProgramRun
 from stagewise.readiness.model import SEVERITY_LABEL, Finding
 from stagewise.readiness.report import ReadinessReport, check_readiness
-from stagewise.review import ReviewOptions, SectionResult, register_section
+from stagewise.review.sections import ReviewOptions, SectionResult, register_section
 
 EXIT_NOT_DEPLOYABLE = 3
 EXIT_FAILED_CHECKS = 1
@@ -56,7 +56,7 @@ def render_text(report: ReadinessReport) -> str:
 
 
 def render_markdown(report: ReadinessReport) -> str:
-    from stagewise.markdown import code, escape_cell, table
+    from stagewise.render.markdown import code, escape_cell, table
 
     blocking = report.count("blocks")
     mark = "❌" if blocking else ("⚠️" if report.findings else "✅")

@@ -91,7 +91,7 @@ def _project_root(path: Path) -> Path:
 
 def plan_of(case: Case) -> dict[str, Any]:
     """The review-shaped plan of a case: resources (key, type, inputs, custom) and outputs."""
-    from stagewise.engine import run_stack
+    from stagewise.engine.record import run_stack
 
     run = run_stack(case.stack, root=case.root, overrides=case.config)
     resources = [

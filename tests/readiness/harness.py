@@ -12,7 +12,7 @@ from typing import Literal
 
 import pulumi
 
-from stagewise.engine import ProgramRun, run_program
+from stagewise.engine.record import ProgramRun, run_program
 from stagewise.readiness.inventory import Inventory
 from stagewise.readiness.lifecycle import check_first_deploy, check_second_deploy
 from stagewise.readiness.model import Finding

@@ -15,7 +15,7 @@ import pytest
 
 from stack_values import example_values, write_filled_stack_file
 
-from stagewise.engine import ProgramRun, run_stack
+from stagewise.engine.record import ProgramRun, run_stack
 from stagewise.readiness.inventory import Inventory
 from stagewise.readiness.lifecycle import check_second_deploy, second_deploy_overrides
 from stagewise.readiness.report import check_readiness

@@ -8,7 +8,7 @@ balancer to the service it fronts). The API enablement component is drawn withou
 component depends on it.
 
     stagewise review STACK --format mermaid             one stack's diagram
-    python -m stagewise.diagram --write | --check       the diagrams between `<!-- BEGIN diagram: STACK -->`
+    python -m stagewise.render.mermaid --write | --check       the diagrams between `<!-- BEGIN diagram: STACK -->`
                                                         markers in README.md and docs/stages.md
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stagewise.engine import DeclaredResource, ProgramRun
+from stagewise.engine.record import DeclaredResource, ProgramRun
 
 # Component type (its token's last part) -> the kind it is drawn as.
 KINDS: dict[str, str] = {
@@ -195,7 +195,7 @@ def stack_diagram(stack: str, root: Path = ROOT) -> str:
     """The diagram of a shipped stack; one whose file still holds REPLACE-ME values is drawn with
     examples/values/<stack>.yaml laid over it, as the offline review does."""
     from stagewise.cli import load_values
-    from stagewise.engine import run_stack
+    from stagewise.engine.record import run_stack
 
     values_dir = root / "examples" / "values"
     stack_file = root / f"Pulumi.{stack}.yaml"
@@ -222,7 +222,7 @@ def main(argv: Sequence[str]) -> int:
     stale = [path for path in DOCUMENTS if rendered[path] != texts[path]]
     if "--check" in argv:
         if stale:
-            print(f"stale diagrams in {', '.join(stale)}: run `uv run python -m stagewise.diagram --write`", file=sys.stderr)
+            print(f"stale diagrams in {', '.join(stale)}: run `uv run python -m stagewise.render.mermaid --write`", file=sys.stderr)
             return 1
         return 0
     if "--write" in argv:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagewise.engine import DeclaredResource, ProgramRun, run_stack
-from stagewise.summary import format_settings, key_settings
+from stagewise.engine.record import DeclaredResource, ProgramRun, run_stack
+from stagewise.review.summary import format_settings, key_settings
 
 
 @dataclass
@@ -46,7 +46,7 @@ def load_sections() -> list[Section]:
     """Import the modules that register review sections (policy, cost)."""
     import importlib
 
-    for module in ("stagewise.readiness.section", "stagewise.policy_section", "stagewise.cost_section"):
+    for module in ("stagewise.readiness.section", "stagewise.policy.section", "stagewise.cost.section"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

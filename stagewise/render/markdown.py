@@ -12,10 +12,10 @@ import html
 import re
 from typing import TYPE_CHECKING
 
-from stagewise.review import Review, SectionResult, render_tree
+from stagewise.review.sections import Review, SectionResult, render_tree
 
 if TYPE_CHECKING:
-    from stagewise.compare_cli import Comparison, DeployFinding, ResourceChange, Violation
+    from stagewise.cli.compare import Comparison, DeployFinding, ResourceChange, Violation
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -97,7 +97,7 @@ def render_markdown(review: Review) -> str:
     if by_type:
         rows = [[code(type_token), str(count)] for type_token, count in by_type.items()]
         parts.append(table(["Resource type", "Count"], rows, ["l", "r"]))
-    from stagewise.diagram import render_mermaid
+    from stagewise.render.mermaid import render_mermaid
 
     parts.append("#### Architecture\n\n" + code_block(render_mermaid(run).rstrip("\n"), "mermaid"))
     parts.append(details("Component tree", code_block(render_tree(run), "text")))

@@ -6,8 +6,8 @@ from typing import Any
 
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.render import budget_warning, render_markdown, render_text
-from stagewise.engine import ProgramRun
-from stagewise.review import ReviewOptions, SectionResult, register_section
+from stagewise.engine.record import ProgramRun
+from stagewise.review.sections import ReviewOptions, SectionResult, register_section
 
 
 def _overrides(options: ReviewOptions) -> dict[str, Any]:

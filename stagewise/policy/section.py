@@ -1,14 +1,14 @@
 """Review section: the policy pack's verdicts on what the stack declared.
 
-The pack runs through pulumi-policy's own analyzer (see stagewise.policy_engine) under
+The pack runs through pulumi-policy's own analyzer (see stagewise.policy.analyzer) under
 `policies/config/<stage>.json`; any mandatory violation fails the review (`stagewise review` exits 1).
 """
 
 from __future__ import annotations
 
-from stagewise.engine import ProgramRun
-from stagewise.policy_engine import PolicyReport, Verdict, evaluate_stage
-from stagewise.review import ReviewOptions, SectionResult, register_section
+from stagewise.engine.record import ProgramRun
+from stagewise.policy.analyzer import PolicyReport, Verdict, evaluate_stage
+from stagewise.review.sections import ReviewOptions, SectionResult, register_section
 
 LEVEL_ORDER = {"mandatory": 0, "advisory": 1, "remediate": 2, "disabled": 3}
 

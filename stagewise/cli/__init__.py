@@ -60,7 +60,7 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
     """`--config` values as `pulumi config set` takes them: NS:KEY=VALUE, where KEY may be a path into a
     structured value as with `--path` (stagewise:service.maxInstances=5, stagewise:service.invokers[0]=group:…);
     the program's config loader folds paths into their objects. A malformed one is an input error (exit 2)."""
-    from stagewise.engine import ProgramError
+    from stagewise.engine.record import ProgramError
 
     overrides: dict[str, str] = {}
     for pair in pairs:
@@ -141,7 +141,7 @@ def _review_one(stack: str, formats: Sequence[str], args: argparse.Namespace, *,
     reported with the stack's name and does not stop the others."""
     import yaml
 
-    from stagewise.engine import ProgramError
+    from stagewise.engine.record import ProgramError
 
     out: Path | None = args.out
     try:
@@ -169,7 +169,7 @@ def _review_one(stack: str, formats: Sequence[str], args: argparse.Namespace, *,
 def render_review(stack: str, formats: str | Sequence[str], args: argparse.Namespace) -> Any:
     """The review of ``stack`` rendered in each of ``formats`` (one review, however many renderings),
     as the single-stack command prints it; its exit code is left in EXIT_CODE[stack]."""
-    from stagewise.engine import REPO_ROOT
+    from stagewise.engine.record import REPO_ROOT
 
     wanted = [formats] if isinstance(formats, str) else list(formats)
     overrides = {**load_values(args.values, stack), **parse_overrides(args.config)}
@@ -178,24 +178,24 @@ def render_review(stack: str, formats: str | Sequence[str], args: argparse.Names
     code = EXIT_OK
     for fmt in wanted:
         if fmt == "mermaid":
-            from stagewise.diagram import render_mermaid
-            from stagewise.engine import run_stack
+            from stagewise.render.mermaid import render_mermaid
+            from stagewise.engine.record import run_stack
 
             texts.append(render_mermaid(run_stack(stack, overrides=overrides, root=args.root or REPO_ROOT)))
             continue
         if review is None:
-            from stagewise.review import ReviewOptions, review_stack
+            from stagewise.review.sections import ReviewOptions, review_stack
 
             review = review_stack(stack, ReviewOptions(values=vars(args)), overrides, args.root)
             code = review.exit_code
         if fmt == "json":
             texts.append(json.dumps(review.document(), indent=2, sort_keys=False, default=str) + "\n")
         elif fmt == "markdown":
-            from stagewise.markdown import render_markdown
+            from stagewise.render.markdown import render_markdown
 
             texts.append(render_markdown(review) + "\n")
         else:
-            from stagewise.review import render_text
+            from stagewise.review.sections import render_text
 
             texts.append(render_text(review) + "\n")
     EXIT_CODE[stack] = code
@@ -212,7 +212,7 @@ def add_values_argument(parser: argparse.ArgumentParser) -> None:
 def load_values(paths: Sequence[Path], stack: str) -> dict[str, str]:
     """Config from ``--values`` files (a directory: its ``<stack>.yaml``), flattened as the engine
     flattens a stack file; later files win."""
-    from stagewise.engine import read_config_file
+    from stagewise.engine.record import read_config_file
 
     merged: dict[str, str] = {}
     for path in paths:
@@ -265,7 +265,7 @@ def _selected_command(argv: Sequence[str]) -> str | None:
 def _load_commands() -> None:
     import importlib
 
-    for module in ("stagewise.cost_cli", "stagewise.compare_cli"):
+    for module in ("stagewise.cli.cost", "stagewise.cli.compare"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(words).parse_args(words)
     import yaml
 
-    from stagewise.engine import ProgramError
+    from stagewise.engine.record import ProgramError
 
     try:
         code: int = args.run(args)

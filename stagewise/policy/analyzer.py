@@ -23,8 +23,8 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import _DictProxy
 
-from stagewise.engine import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun
-from stagewise.policy_config import LEVEL_NAMES, PolicySetting, configure_request, load_config_file, parse_config, reconcile
+from stagewise.engine.record import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun
+from stagewise.policy.config import LEVEL_NAMES, PolicySetting, configure_request, load_config_file, parse_config, reconcile
 
 # The pack next to the package in a checkout; an installed wheel carries a copy (pyproject force-include).
 POLICIES_DIR = REPO_ROOT / "policies" if (REPO_ROOT / "policies" / "PulumiPolicy.yaml").is_file() \

@@ -30,8 +30,8 @@ from pulumi.runtime.config import set_all_config  # noqa: E402
 from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
-from stagewise.mock_outputs import synthesize_outputs  # noqa: E402
-from stagewise.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE  # noqa: E402
+from stagewise.engine.mocks import synthesize_outputs  # noqa: E402
+from stagewise.engine.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE  # noqa: E402
 
 # The checkout this module sits in when run from source; an installed wheel has no Pulumi.yaml there.
 REPO_ROOT = Path(__file__).resolve().parent.parent

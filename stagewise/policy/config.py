@@ -22,7 +22,7 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
-from stagewise.engine import ProgramError
+from stagewise.engine.record import ProgramError
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 SCHEMA_KEYWORDS = frozenset({"type", "enum", "minimum", "maximum", "items", "additionalProperties", "default", "description"})

@@ -12,8 +12,8 @@ same entry, which regeneration keeps. The bootstrap program is checked with prod
 its list goes into prod.json as `projectTypes["stagewise-bootstrap"]`: the rule picks the list of the
 project a resource belongs to (from its URN).
 
-    uv run python -m stagewise.policy_allowlist --write    # regenerate after changing a composition
-    uv run python -m stagewise.policy_allowlist            # print the derived lists
+    uv run python -m stagewise.policy.allowlist --write    # regenerate after changing a composition
+    uv run python -m stagewise.policy.allowlist            # print the derived lists
 
 tests/test_policy_allowlist.py fails when a config file's list is not the derived one.
 """
@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from stagewise.engine import REPO_ROOT, ProgramError, _config_value, run_stack
-from stagewise.policy_engine import POLICIES_DIR, stage_config_path
+from stagewise.engine.record import REPO_ROOT, ProgramError, _config_value, run_stack
+from stagewise.policy.analyzer import POLICIES_DIR, stage_config_path
 
 RULE = "cost-resource-type-allowlist"
 STAGES = ("mvp", "staging", "prod", "bootstrap")

@@ -86,7 +86,7 @@ def _merge_buckets(run_usage: UsageProfile, overrides: dict[str, Any]) -> dict[s
 
 def estimate_stack(stack: str, args: argparse.Namespace) -> Any:
     from stagewise.cost.estimate import estimate_run, usage_for
-    from stagewise.engine import run_stack
+    from stagewise.engine.record import run_stack
 
     values = load_values(getattr(args, "values", []) or [], stack)
     run = run_stack(stack, overrides={**values, **parse_overrides(getattr(args, "config", []) or [])})

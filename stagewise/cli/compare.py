@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_INVALID, EXIT_NOT_DEPLOYABLE, EXIT_OK, command
-from stagewise.wire import SECRET_SIG_KEY, UNKNOWN_VALUE
+from stagewise.engine.wire import SECRET_SIG_KEY, UNKNOWN_VALUE
 
 MANDATORY = "mandatory"
 
@@ -479,7 +479,7 @@ def compare_command(args: argparse.Namespace) -> int:
     elif args.format == "text":
         print(render_text(comparisons))
     else:
-        from stagewise.markdown import render_comparisons
+        from stagewise.render.markdown import render_comparisons
 
         print(render_comparisons(comparisons, args.title), end="")
     if args.fail_on_blocking and any(c.blocking_findings for c in comparisons):

@@ -1,0 +1,1 @@
+"""The offline engine: runs a Pulumi program against recording mocks and finds the project."""

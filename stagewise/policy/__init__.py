@@ -1,0 +1,1 @@
+"""The policy pack, run offline: the analyzer, the stage configs, the catalogue and the review section."""

@@ -1,0 +1,1 @@
+"""Formats for a review: Markdown (PR comments) and Mermaid (architecture diagrams)."""

@@ -1,0 +1,1 @@
+"""The review of one stack: its sections, the key settings per resource and the comparison of two reviews."""
