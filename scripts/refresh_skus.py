@@ -32,8 +32,11 @@ def named_skus(pricing: Path = PRICING) -> set[str]:
     found: set[str] = set()
     for path in pricing.glob("*.yaml"):
         for row in ((yaml.safe_load(path.read_text()) or {}).get("prices") or {}).values():
-            if isinstance(row, dict) and row.get("sku"):
-                found.add(str(row["sku"]))
+            sku = row.get("sku") if isinstance(row, dict) else None
+            if isinstance(sku, dict):  # location -> skuId
+                found.update(str(value) for value in sku.values())
+            elif sku:
+                found.add(str(sku))
     return found
 
 

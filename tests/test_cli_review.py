@@ -194,7 +194,7 @@ def test_mermaid_draws_what_prod_declares() -> None:
         assert f"  {edge}" in lines, edge
     assert not [line for line in lines if "--> c_apis" in line]  # every component needs the APIs: not drawn
     # One node per top-level component the program declares, each with its kind's class.
-    from stagewise.cli import load_values
+    from stagewise.engine.record import load_values
 
     run = run_stack("prod", overrides=load_values([ROOT / "examples" / "values"], "prod"))
     top = {r.name for r in run.resources if not r.custom and r.parent == run.stack_urn}

@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from stagewise.cli import main
-from stagewise.cli.compare import compare, resource_key, snapshot
+from stagewise.review.compare import compare, resource_key, snapshot
 from stagewise.engine.record import run_program
 from stagewise.review.sections import Review, SectionResult
 

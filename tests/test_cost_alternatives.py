@@ -6,7 +6,8 @@ from functools import lru_cache
 
 import pytest
 
-from stagewise.cost.alternatives import DOC, END, START, Alternative, break_even, evaluate, render
+from stagewise.cost.alternatives import (DOC, END, README, START, SUMMARY_END, SUMMARY_START, Alternative, break_even,
+                                         evaluate, render, summary)
 
 
 @lru_cache(maxsize=1)
@@ -22,6 +23,14 @@ def test_docs_stages_argument_for_the_default_is_the_estimators_current_output()
     text = DOC.read_text()
     block = text.split(START, 1)[1].split(END, 1)[0].strip()
     assert block == render("prod", prod(), seed="$200–400"), "run: uv run python -m stagewise.cost.alternatives --write"
+
+
+def test_the_readme_shows_the_cheapest_option_and_why_the_default_differs() -> None:
+    text = README.read_text()
+    block = text.split(SUMMARY_START, 1)[1].split(SUMMARY_END, 1)[0].strip()
+    expected = summary(render("prod", prod(), seed="$200–400"))
+    assert "Cheapest that keeps the SLO:" in expected and "Why the default stays" in expected
+    assert block == expected, "run: uv run python -m stagewise.cost.alternatives --write"
 
 
 def test_every_mode_is_priced_and_the_shipped_default_is_first() -> None:

@@ -12,7 +12,7 @@ from stack_values import run_with_values
 from stagewise.cost.estimate import estimate_run
 from stagewise.cost.model import Estimate, LineItem
 from stagewise.cost.prices import default_price_book
-from stagewise.cost.rules_modelarmor import streamed_screening_tokens
+from stagewise.cost.rules.model_armor import streamed_screening_tokens
 
 USAGE = {"requests_per_month": 100_000, "input_tokens_per_request": 500, "output_tokens_per_request": 200}
 

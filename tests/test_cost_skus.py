@@ -17,8 +17,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from stagewise.cost.estimate import estimate_run
 from stagewise.cost.prices import PRICING_DIR, PricingError, load_price_book
-from stagewise.cost.skus import SkuError, fetch_skus, load_snapshots, make_snapshot, parse_sku
+from stagewise.cost.skus import SNAPSHOT_DIR, SkuError, fetch_skus, load_snapshots, make_snapshot, parse_sku
+from stagewise.engine.record import run_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,11 +114,10 @@ def test_the_refresh_script_writes_a_dated_snapshot_of_the_named_skus(catalog: s
 
 def test_a_row_naming_a_sku_is_priced_from_the_snapshot(tmp_path: Path) -> None:
     pricing = tmp_path / "pricing"
-    shutil.copytree(PRICING_DIR, pricing, ignore=shutil.ignore_patterns("skus"))
+    shutil.copytree(PRICING_DIR, pricing)  # with the stored snapshots the other rows name
     nat = pricing / "cloud_nat.yaml"
     nat.write_text(nat.read_text().replace("    what: data processed by the gateway, both directions\n",
                                            "    what: data processed by the gateway, both directions\n    sku: AAAA-1111-BBBB\n"))
-    (pricing / "skus").mkdir()
     snapshot = make_snapshot("FAKE-SVC", PAGES[""]["skus"], ["AAAA-1111-BBBB"], dt.date(2026, 12, 1))
     (pricing / "skus" / "FAKE-SVC.json").write_text(json.dumps(snapshot))
     row = load_price_book(pricing).entry("cloud_nat", "data")
@@ -132,3 +133,103 @@ def test_a_snapshot_that_is_not_the_api_shape_is_refused(tmp_path: Path) -> None
     (tmp_path / "bad.json").write_text(json.dumps({"skus": [{"skuId": "X"}], "read": "2026-12-01"}))
     with pytest.raises(SkuError, match="tieredRates"):
         load_snapshots(tmp_path)
+
+
+# --- the stored snapshots (stagewise/pricing/skus/) and the rows that name them ---------------------------
+
+def _stored_rows() -> list[tuple[str, str, Any]]:
+    book = load_price_book()
+    return [(family, price_id, row) for family, price_file in book.files.items()
+            for price_id, row in price_file.prices.items() if row.sku is not None]
+
+
+def test_every_row_naming_a_sku_is_priced_from_the_stored_snapshot() -> None:
+    snapshots = load_snapshots()
+    rows = _stored_rows()
+    assert {family for family, _, _ in rows} >= {"cloud_storage", "compute"}
+    for family, price_id, row in rows:
+        named = row.sku if isinstance(row.sku, dict) else {region: row.sku for region in snapshots[row.sku][0].regions}
+        assert named, f"{family}.{price_id}"
+        for location, sku_id in named.items():
+            sku, read = snapshots[sku_id]
+            assert row.at(location) == pytest.approx(sku.unit_price * row.sku_factor), f"{family}.{price_id}@{location}"
+            assert row.origin(location).startswith(f"sku {sku_id} ") and read in row.origin(location)
+
+
+def test_a_location_no_sku_covers_stays_hand_typed_and_unverified() -> None:
+    book = load_price_book()
+    class_a = book.entry("cloud_storage", "class_a")  # US/EU: the snapshot's multi-region SKU disagrees, older
+    assert class_a.origin("us-central1").startswith("sku 4DBF-185F-A415")
+    assert class_a.origin("US") == "hand-typed" and class_a.at("US") == pytest.approx(0.00001)
+    assert not class_a.verified and "hand-typed for US, EU" in (class_a.note or "")
+    assert book.entry("cloud_storage", "class_b").verified  # every location from a SKU
+    nat = book.entry("cloud_nat", "data")
+    assert nat.hand_typed and nat.origin("us-central1") == "hand-typed"
+
+
+def test_each_snapshot_names_its_source_and_date_and_keeps_the_api_shape() -> None:
+    paths = sorted(SNAPSHOT_DIR.glob("*.json"))
+    assert {p.stem for p in paths} >= {"95FF-2EF5-5EA1", "6F81-5844-456A"}
+    for path in paths:
+        document = json.loads(path.read_text())
+        assert document["serviceId"] == path.stem
+        dt.date.fromisoformat(document["read"])
+        assert document["source"].startswith("https://")
+        assert "not read from the api by us" in document.get("provenance", "").lower()
+        for raw in document["skus"]:
+            assert raw["pricingInfo"][-1]["pricingExpression"]["tieredRates"], raw["skuId"]
+
+
+def test_the_estimate_takes_sku_backed_prices_from_the_snapshot_not_the_yaml(tmp_path: Path) -> None:
+    """Double two SKUs in a copy of the stored snapshot: the MVP's bucket line follows them; a hand-typed row does not."""
+    pricing = tmp_path / "pricing"
+    shutil.copytree(PRICING_DIR, pricing)
+    path = pricing / "skus" / "95FF-2EF5-5EA1.json"
+    document = json.loads(path.read_text())
+    for raw in document["skus"]:
+        if raw["skuId"] in ("E5F0-6A5D-7BAD", "4DBF-185F-A415"):
+            for rate in raw["pricingInfo"][-1]["pricingExpression"]["tieredRates"]:
+                rate["unitPrice"]["nanos"] *= 2
+    path.write_text(json.dumps(document))
+    stored, perturbed = load_price_book(), load_price_book(pricing)
+    assert perturbed.entry("cloud_storage", "standard").at("us-central1") == pytest.approx(0.04)
+    assert perturbed.entry("cloud_storage", "standard").at("US") == stored.entry("cloud_storage", "standard").at("US")
+
+    run = run_stack("mvp")
+    before, after = estimate_run(run), estimate_run(run, book=perturbed)
+
+    def charges(estimate: Any) -> dict[str, Any]:
+        line = next(line for line in estimate.lines if line.name == "buckets-data")
+        return {charge.price_ref: charge for charge in line.charges}
+
+    old, new = charges(before), charges(after)
+    a_ref, std_ref, b_ref = ("cloud_storage.class_a@us-central1", "cloud_storage.standard@us-central1",
+                             "cloud_storage.class_b@us-central1")
+    assert new[std_ref].unit_price == pytest.approx(2 * old[std_ref].unit_price)
+    assert new[a_ref].cost == pytest.approx(2 * old[a_ref].cost) and old[a_ref].cost > 0
+    assert new[b_ref].unit_price == old[b_ref].unit_price  # a SKU not perturbed
+    assert new[a_ref].source.startswith("sku 4DBF-185F-A415")
+    assert new[a_ref].to_document()["priceSource"] == new[a_ref].source
+    run_charge = next(charge for line in after.lines for charge in line.charges if charge.price_ref.startswith("cloud_run."))
+    assert run_charge.source == "hand-typed from https://cloud.google.com/run/pricing"
+
+
+def test_a_price_file_cannot_type_the_loader_filled_origin(tmp_path: Path) -> None:
+    pricing = tmp_path / "pricing"
+    shutil.copytree(PRICING_DIR, pricing)
+    nat = pricing / "cloud_nat.yaml"
+    nat.write_text(nat.read_text().replace("    what: data processed by the gateway, both directions\n",
+                                           "    what: data processed by the gateway, both directions\n"
+                                           "    from_sku: {global: made-up}\n"))
+    with pytest.raises(PricingError, match="from_sku"):
+        load_price_book(pricing)
+
+
+def test_the_refresh_script_keeps_skus_named_per_location() -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import refresh_skus
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    named = refresh_skus.named_skus()
+    assert {"A88A-5A60-E821", "E5F0-6A5D-7BAD", "8AE7-5BBD-8F38"} <= named

@@ -16,7 +16,7 @@ import yaml
 from stack_values import example_values, run_with_values
 
 from stagewise.components.registry import BuildFromSource, build_tag
-from stagewise.stacks import parts
+from stagewise.stacks import releases
 from stagewise.stacks.config import ConfigError, load_config
 from stagewise.stacks.config.releases import ReleaseConfig, check_release
 from stagewise.engine.record import REPO_ROOT, DeclaredResource, ProgramRun, load_stack_file
@@ -50,13 +50,13 @@ def test_no_fixed_revision_names_and_no_traffic_to_a_revision_a_new_project_lack
 
 def test_a_previous_version_is_routed_by_the_revision_the_last_deploy_reported() -> None:
     release = ReleaseConfig.model_validate({"previous": "v1", "previousRevision": "chat-00007-xyz", "previousPercent": 20})
-    current, previous = parts.release_traffic("chat", release, "v2", "us-central1")
+    current, previous = releases.release_traffic("chat", release, "v2", "us-central1")
     assert (current.revision, current.tag, current.percent) == (None, "v2", 80)
     assert (previous.revision, previous.tag, previous.percent) == ("chat-00007-xyz", "v1", 20)
     per_region = ReleaseConfig.model_validate(
         {"previous": "v1", "previousRevision": {"us-central1": "chat-00004-abc", "europe-west1": "chat-00004-def"}}
     )
-    assert parts.release_traffic("chat", per_region, "v2", "europe-west1")[1].revision == "chat-00004-def"
+    assert releases.release_traffic("chat", per_region, "v2", "europe-west1")[1].revision == "chat-00004-def"
     check_release(per_region, "v2", "chat", ["us-central1", "europe-west1"])
     with pytest.raises(ValueError, match="missing europe-west1"):
         check_release(ReleaseConfig.model_validate({"previous": "v1", "previousRevision": {"us-central1": "chat-1"}}),

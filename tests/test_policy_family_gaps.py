@@ -26,7 +26,8 @@ from stagewise.components.audit_logs import ProjectAuditLogs, ProjectAuditLogsAr
 from stagewise.components.buckets import BucketSet, BucketSetArgs, BucketSpec
 from stagewise.components.chat_service import ChatService, ChatServiceArgs, VpcEgress
 from stagewise.components.inference import CloudRunGpu, GpuVmPool, VertexModelGarden
-from stagewise.stacks.parts import FirestoreExport, PersonaAccess, PersonaTargets
+from stagewise.components.firestore_export import FirestoreExport
+from stagewise.components.personas import PersonaAccess, PersonaTargets
 from stagewise.engine.record import run_program
 from stagewise.policy.allowlist import RULE as ALLOWLIST
 from stagewise.policy.analyzer import stage_config_path

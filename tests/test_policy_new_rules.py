@@ -26,7 +26,7 @@ from bootstrap.blocks import (
     attribute_condition,
 )
 from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
-from stagewise.stacks.parts import FirestoreExport
+from stagewise.components.firestore_export import FirestoreExport
 
 STACK = ""
 DAY = f.DAY

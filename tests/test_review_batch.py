@@ -1,4 +1,4 @@
-"""`python -m stagewise.review.batch`: reviews of two checkouts in one process, each with its own code."""
+"""`python -m stagewise.cli.batch`: reviews of two checkouts in one process, each with its own code."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_each_checkout_is_reviewed_with_its_own_code_in_one_process(tmp_path: Pa
              "stderr": str(tmp_path / f"{n}.err")} for n, checkout in enumerate((ROOT, base, ROOT, base))]
     jobs.append({"checkout": str(ROOT), "argv": ["review", "nosuchstack"], "stdout": str(tmp_path / "bad.out"), "stderr": str(tmp_path / "bad.err")})
     (tmp_path / "jobs.json").write_text(json.dumps(jobs))
-    done = subprocess.run([sys.executable, "-m", "stagewise.review.batch", str(tmp_path / "jobs.json")], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "stagewise.cli.batch", str(tmp_path / "jobs.json")], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     codes = json.loads(done.stdout)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from stagewise import policy_engine
+from stagewise.policy import analyzer as policy_engine
 from stagewise.cli import load_values
 from stagewise.engine.record import run_stack
 

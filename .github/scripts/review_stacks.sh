@@ -7,7 +7,7 @@
 # resources (the image build) don't show as changes CI would never make.
 # --base also reviews the same stacks in the checkout DIR (the pull request's base commit), with
 # DIR's own code and stack files, into BASE_OUT_DIR (JSON only). All the reviews run in one process
-# (python -m stagewise.review.batch), which imports the Pulumi SDK and the provider once; a base
+# (python -m stagewise.cli.batch), which imports the Pulumi SDK and the provider once; a base
 # whose uv.lock differs from this checkout's is reviewed in its own environment instead. A base
 # review that fails only shows in BASE_OUT_DIR; it is not listed as failed.
 # A review with a mandatory violation (exit 1) or a deploy the cloud would refuse (exit 3) still
@@ -100,7 +100,7 @@ run_jobs() {
   [ -s "$jobs" ] || return 0
   python3 -c 'import json, sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$jobs" > "$jobs.json"
   if [ -z "$own" ]; then
-    uv run --locked python -m stagewise.review.batch "$jobs.json" > "$jobs.codes"
+    uv run --locked python -m stagewise.cli.batch "$jobs.json" > "$jobs.codes"
   else
     python3 - "$jobs.json" > "$jobs.codes" <<'PY'
 import json, subprocess, sys

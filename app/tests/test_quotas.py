@@ -8,7 +8,7 @@ import pytest
 
 from chatapp.logs import JsonLog
 from chatapp.quotas import MemoryBackend, Quotas, TenantQuota, parse_quotas
-from chatapp.settings import Settings, _Parser
+from chatapp.settings import Settings
 
 
 def test_memory_backend_admits_exactly_the_limit_and_charges_budgets() -> None:
@@ -37,23 +37,27 @@ def test_memory_backend_admits_exactly_the_limit_and_charges_budgets() -> None:
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
-        ({"CHAT_TENANT_QUOTAS": "[1]"}, "CHAT_TENANT_QUOTAS must be JSON"),
+        ({"CHAT_TENANT_QUOTAS": "[1]"}, "CHAT_TENANT_QUOTAS='[1]' must be JSON"),
+        ({"CHAT_TENANT_QUOTAS": "{acme"}, "CHAT_TENANT_QUOTAS='{acme' must be JSON"),
         ({"CHAT_TENANT_QUOTAS": '{"acme": {"rps": 1}}'}, "unknown quota 'rps'"),
         ({"CHAT_TENANT_QUOTAS": '{"acme": {"daily_usd": -1}}'}, "daily_usd must be a number >= 0"),
         ({"CHAT_QUOTA_BACKEND": "redis", "CHAT_TENANT_RPM": "5"}, "CHAT_QUOTA_BACKEND='redis' is unknown"),
         ({"CHAT_QUOTA_BACKEND": "firestore", "CHAT_TENANT_RPM": "5"}, "needs GOOGLE_CLOUD_PROJECT"),
         ({"CHAT_TENANT_RPM": "many"}, "CHAT_TENANT_RPM='many' is not an integer"),
+        ({"CHAT_TENANT_DAILY_USD": "-2"}, "CHAT_TENANT_DAILY_USD='-2' is below the minimum 0"),
+        ({"CHAT_QUOTA_WINDOW_S": "0.5", "CHAT_TENANT_RPM": "5"}, "CHAT_QUOTA_WINDOW_S='0.5' is below the minimum 1"),
     ],
 )
 def test_bad_quota_settings_name_the_variable(env: dict[str, str], needle: str) -> None:
-    parser = _Parser(env)
-    assert parse_quotas(parser, Settings(), JsonLog()) is None
-    assert any(needle in p for p in parser.problems), parser.problems
+    problems: list[str] = []
+    assert parse_quotas(env, Settings(), JsonLog(), problems) is None
+    assert any(needle in p for p in problems), problems
 
 
 def test_no_quota_set_means_no_quotas() -> None:
-    parser = _Parser({})
-    assert parse_quotas(parser, Settings(), JsonLog()) is None and parser.problems == []
-    parser = _Parser({"CHAT_TENANT_DAILY_USD": "2.5"})
-    quotas = parse_quotas(parser, Settings(), JsonLog())
-    assert quotas is not None and quotas.default.daily_nanos == 2_500_000_000
+    problems: list[str] = []
+    assert parse_quotas({}, Settings(), JsonLog(), problems) is None and problems == []
+    quotas = parse_quotas({"CHAT_TENANT_DAILY_USD": "2.5", "CHAT_TENANT_QUOTAS": '{"acme": {"rpm": 3}}'},
+                          Settings(), JsonLog(), problems)
+    assert problems == [] and quotas is not None and quotas.default.daily_nanos == 2_500_000_000
+    assert quotas.overrides["acme"] == TenantQuota(rpm=3, daily_nanos=2_500_000_000)  # on top of the default

@@ -197,7 +197,7 @@ def base_checkout(directory: Path) -> Path:
 def six_reviews(stacks: list[str], runs: int, timeout_s: float) -> list[dict[str, Any]]:
     """A pull request's reviews: every stack on its head and on its base (another checkout, its own
     code), JSON documents, as .github/scripts/review_stacks.sh runs them; the old way (one process
-    per review) and one `python -m stagewise.review.batch` process."""
+    per review) and one `python -m stagewise.cli.batch` process."""
     with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
         base = base_checkout(Path(tmp) / "base")
         out = Path(tmp) / "out"
@@ -210,9 +210,9 @@ def six_reviews(stacks: list[str], runs: int, timeout_s: float) -> list[dict[str
         n = len(jobs)
         chain = "; ".join(f"(cd {job['checkout']} && uv run --frozen --project {ROOT} stagewise {' '.join(job['argv'])} >/dev/null)" for job in jobs)
         rows = [series(f"{n} reviews: {', '.join(stacks)} on head and base (one process each: the old way)", ["bash", "-c", chain], runs, timeout_s),
-                series(f"{n} reviews: {', '.join(stacks)} on head and base (one process, stagewise.review.batch)",
-                       ["uv", "run", "--frozen", "python", "-m", "stagewise.review.batch", str(out / "jobs.json")], runs, timeout_s)]
-        codes = json.loads(timed(["uv", "run", "--frozen", "python", "-m", "stagewise.review.batch", str(out / "jobs.json")], ROOT, timeout_s)["tail"][-1])
+                series(f"{n} reviews: {', '.join(stacks)} on head and base (one process, stagewise.cli.batch)",
+                       ["uv", "run", "--frozen", "python", "-m", "stagewise.cli.batch", str(out / "jobs.json")], runs, timeout_s)]
+        codes = json.loads(timed(["uv", "run", "--frozen", "python", "-m", "stagewise.cli.batch", str(out / "jobs.json")], ROOT, timeout_s)["tail"][-1])
         if any(code not in (0, 1, 3) for code in codes):
             print(f"  note: review exit codes in the batch {codes}: a review did not run", flush=True)
         return rows

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from stagewise.cli import EXIT_FAILED_CHECKS, EXIT_OK, add_values_argument, command, load_values, parse_overrides
+from stagewise.cli.registry import EXIT_FAILED_CHECKS, EXIT_OK, add_values_argument, command, parse_overrides
 
 if TYPE_CHECKING:
     from stagewise.stacks.config.usage import UsageProfile
@@ -86,7 +86,7 @@ def _merge_buckets(run_usage: UsageProfile, overrides: dict[str, Any]) -> dict[s
 
 def estimate_stack(stack: str, args: argparse.Namespace) -> Any:
     from stagewise.cost.estimate import estimate_run, usage_for
-    from stagewise.engine.record import run_stack
+    from stagewise.engine.record import load_values, run_stack
 
     values = load_values(getattr(args, "values", []) or [], stack)
     run = run_stack(stack, overrides={**values, **parse_overrides(getattr(args, "config", []) or [])})
@@ -136,6 +136,7 @@ def cost_command(args: argparse.Namespace) -> int:
 
 def alternatives_command(args: argparse.Namespace) -> int:
     from stagewise.cost.alternatives import evaluate, render
+    from stagewise.engine.record import load_values
 
     overrides = {**load_values(getattr(args, "values", []) or [], args.stack), **parse_overrides(getattr(args, "config", []) or [])}
     found = evaluate(args.stack, overrides, usage_overrides(args))

@@ -34,6 +34,7 @@ _WHERE: dict[str, str] = {
     "ExternalImage": "registry",
     "FirestoreDatabase": "firestore",
     "FirestoreDatabaseArgs": "firestore",
+    "FirestoreExport": "firestore_export",
     "GeminiFallback": "inference",
     "GpuVmPool": "inference",
     "Guardrails": "guardrails",
@@ -46,6 +47,8 @@ _WHERE: dict[str, str] = {
     "LogSinkArgs": "log_sink",
     "ManagedModel": "inference",
     "PagerDutyChannel": "alerting",
+    "PersonaAccess": "personas",
+    "PersonaTargets": "personas",
     "PrivateNetwork": "inference",
     "ProjectAuditLogs": "audit_logs",
     "ProjectAuditLogsArgs": "audit_logs",
@@ -101,6 +104,7 @@ __all__ = [
     "ExternalImage",
     "FirestoreDatabase",
     "FirestoreDatabaseArgs",
+    "FirestoreExport",
     "GeminiFallback",
     "GpuVmPool",
     "Guardrails",
@@ -113,6 +117,8 @@ __all__ = [
     "LogSinkArgs",
     "ManagedModel",
     "PagerDutyChannel",
+    "PersonaAccess",
+    "PersonaTargets",
     "PrivateNetwork",
     "ProjectAuditLogs",
     "ProjectAuditLogsArgs",
@@ -164,11 +170,13 @@ if TYPE_CHECKING:
     from stagewise.components.chat_service import ChatService, ChatServiceArgs, TrafficSplit, VpcEgress
     from stagewise.components.edge import ArmorSettings, EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, RateLimit, ServerlessTarget
     from stagewise.components.firestore import FirestoreDatabase, FirestoreDatabaseArgs
+    from stagewise.components.firestore_export import FirestoreExport
     from stagewise.components.guardrails import Guardrails, GuardrailsArgs
     from stagewise.components.iam import BucketRole, ProjectRole, SecretRole
     from stagewise.components.inference import CloudRunGpu, GeminiFallback, GpuVmPool, InferenceEndpoint, InferenceEndpointArgs, ManagedModel, PrivateNetwork, VertexModelGarden, WorkingHours
     from stagewise.components.log_metrics import ErrorLogMetric, ErrorLogMetricArgs, UsageLogMetrics, UsageLogMetricsArgs
     from stagewise.components.log_sink import LogSink, LogSinkArgs
+    from stagewise.components.personas import PersonaAccess, PersonaTargets
     from stagewise.components.registry import BuildFromSource, ContainerImage, ContainerImageArgs, ExternalImage
     from stagewise.components.secrets import SecretSet, SecretSetArgs
     from stagewise.components.slo import BurnWindow, ServiceSlos, ServiceSlosArgs, SloTargets

@@ -30,6 +30,7 @@ from pulumi_gcp.cloudrunv2 import (
 )
 
 from stagewise.components.iam import Grant, SecretRole, declare_grants
+from stagewise.components.limits import HEALTH_PATH
 
 INGRESS = {
     "all": "INGRESS_TRAFFIC_ALL",
@@ -39,8 +40,8 @@ INGRESS = {
 CONTAINER_PORT = 8080
 # Not /healthz and /readyz: Cloud Run reserves some URL paths ending in `z`, and a request to one
 # never reaches the container (https://cloud.google.com/run/docs/known-issues, "Reserved URL
-# paths"). The app serves both spellings; probes and the uptime check use these.
-HEALTH_PATH = "/health"
+# paths"). The app serves both spellings; probes and the uptime check use these (HEALTH_PATH,
+# /health, lives in components/limits.py, which the config reads without pulumi_gcp).
 READY_PATH = "/ready"
 
 # Grants a service needs that live outside it (e.g. the model endpoint's invoker role): called with
@@ -135,7 +136,9 @@ class ChatService(pulumi.ComponentResource):
             description="Runs the chat backend; holds only the roles its caller granted.",
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
-        member = self.service_account.email.apply(lambda email: f"serviceAccount:{email}")
+        # The account as an IAM principal (serviceAccount:EMAIL): the provider's own `member` output
+        # (https://www.pulumi.com/registry/packages/gcp/api-docs/serviceaccount/account/, Outputs).
+        member = self.service_account.member
         secret_grants: list[Grant] = [SecretRole(secret_id) for secret_id in dict.fromkeys(args.secret_env.values())]
         self.grants: list[pulumi.Resource] = [
             *declare_grants(
@@ -192,13 +195,15 @@ class ChatService(pulumi.ComponentResource):
         self.uri: pulumi.Output[str] = self.service.uri
         self.service_name: pulumi.Output[str] = self.service.name
         self.service_account_email: pulumi.Output[str] = self.service_account.email
+        # serviceAccount:EMAIL, ready for a binding elsewhere (Fabric's service_account_iam_email).
+        self.service_account_member: pulumi.Output[str] = self.service_account.member
         # The short name (chat-00003-abc) a later release names as its previous revision.
         self.latest_revision: pulumi.Output[str] = self.service.latest_ready_revision.apply(
             lambda revision: (revision or "").rsplit("/", 1)[-1]
         )
         self.register_outputs(
             {"uri": self.uri, "service_name": self.service_name, "service_account_email": self.service_account_email,
-             "latest_revision": self.latest_revision}
+             "service_account_member": self.service_account_member, "latest_revision": self.latest_revision}
         )
 
     def _template(self, args: ChatServiceArgs) -> ServiceTemplateArgs:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+# The chat service's health path: its liveness probe, and the uptime check's default.
+HEALTH_PATH = "/health"
+
 # Cloud Run direct VPC egress needs a subnet of at least this size (/26).
 MAX_EGRESS_PREFIX = 26
 

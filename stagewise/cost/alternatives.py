@@ -253,12 +253,22 @@ def _why_default(shipped: Alternative, dedicated: Alternative, cheapest: Alterna
     return " ".join(text)
 
 
-def splice(document: str, table: str) -> str:
-    if START not in document or END not in document:
-        raise ValueError(f"{DOC.name} lacks the markers {START} … {END}")
-    head, rest = document.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+README = REPO_ROOT / "README.md"
+SUMMARY_START, SUMMARY_END = "<!-- alternatives:prod:summary:start -->", "<!-- alternatives:prod:summary:end -->"
+SUMMARY_LINES = ("Cheapest that keeps the SLO:", "Why the default stays")
+
+
+def splice(document: str, table: str, start: str = START, end: str = END) -> str:
+    if start not in document or end not in document:
+        raise ValueError(f"the document lacks the markers {start} … {end}")
+    head, rest = document.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def summary(section: str) -> str:
+    """The README's part of the section: the cheapest option that keeps the SLO, and why the default differs."""
+    return "\n\n".join(line for line in section.splitlines() if line.startswith(SUMMARY_LINES))
 
 
 def prod_section() -> str:
@@ -267,11 +277,13 @@ def prod_section() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--write", action="store_true", help=f"rewrite prod's table in {DOC.relative_to(REPO_ROOT)}")
+    parser.add_argument("--write", action="store_true",
+                        help=f"rewrite prod's table in {DOC.relative_to(REPO_ROOT)} and its summary in README.md")
     args = parser.parse_args(argv)
     section = prod_section()
     if args.write:
         DOC.write_text(splice(DOC.read_text(), section))
+        README.write_text(splice(README.read_text(), summary(section), SUMMARY_START, SUMMARY_END))
     else:
         print(section)
     return 0

@@ -87,7 +87,13 @@ class Context:
             price_ref=f"{family}.{price_id}@{where}",
             free_quantity=applied,
             verified=price.verified,
+            source=self._origin(family, price_id, location),
         )
+
+    def _origin(self, family: str, price_id: str, location: str) -> str:
+        """The SKU a price came from, or "hand-typed from <the price file's Google page>"."""
+        origin = self.book.entry(family, price_id).origin(location)
+        return origin if origin != "hand-typed" else f"hand-typed from {self.book.file(family).source}"
 
     def line(
         self,

@@ -85,7 +85,7 @@ def _price_resource(resource: DeclaredResource, ctx: Context) -> list[LineItem]:
     if reason is not None:
         return [LineItem(resource.urn, resource.type, resource.name, "free", reason=reason)]
     return [LineItem(resource.urn, resource.type, resource.name, "unpriced",
-                     reason="no price rule for this resource type (stagewise/cost/rules.py) and not listed as free")]
+                     reason="no price rule for this resource type (stagewise/cost/rules/) and not listed as free")]
 
 
 def _project_lines(ctx: Context) -> list[LineItem]:

@@ -27,6 +27,7 @@ class Charge:
     price_ref: str
     free_quantity: float = 0.0
     verified: bool = True
+    source: str = ""  # "sku <id> (...)" when the unit price came from the Catalog API snapshot, else "hand-typed"
 
     @property
     def billable(self) -> float:
@@ -48,6 +49,7 @@ class Charge:
             "monthlyUsd": self.cost,
             "price": self.price_ref,
             "priceVerified": self.verified,
+            "priceSource": self.source,
         }
 
 

@@ -41,10 +41,17 @@ class Price(_Strict):
     free_per_day: float = 0.0
     free_scope: str | None = None
     free_regions: list[str] | None = None
-    verified: bool
+    verified: bool = Field(description=(
+        "the hand-typed figure was seen on Google's page; the loader also marks verified a row whose every "
+        "location is priced from a SKU of the stored Catalog API snapshot"))
     note: str | None = None
-    sku: str | None = Field(None, description="Cloud Billing Catalog skuId: the price comes from the stored SKU snapshot")
+    sku: str | dict[str, str] | None = Field(None, description=(
+        "Cloud Billing Catalog skuId: the price in each of the SKU's serviceRegions comes from the stored SKU "
+        "snapshot; or location -> skuId, pricing exactly those locations (a SKU per region, or a snapshot whose "
+        "source kept no serviceRegions). Locations no SKU covers stay hand-typed"))
     sku_factor: float = Field(1.0, gt=0, description="SKU unit price × this = the row's unit price (unit conversion)")
+    from_sku: dict[str, str] = Field(default_factory=dict, description=(
+        "filled by the loader, never in a price file: location -> the SKU and snapshot date its price came from"))
 
     @field_validator("price")
     @classmethod
@@ -62,6 +69,16 @@ class Price(_Strict):
         if GLOBAL in self.price:
             return self.price[GLOBAL]
         raise NoPrice(location)
+
+    def origin(self, location: str) -> str:
+        """Where the price at this location came from: a SKU of the stored snapshot, or typed by hand."""
+        where = location if location in self.price else GLOBAL
+        return f"sku {self.from_sku[where]}" if where in self.from_sku else "hand-typed"
+
+    @property
+    def hand_typed(self) -> bool:
+        """No location of this row is priced from a SKU."""
+        return not self.from_sku
 
     def free_at(self, location: str) -> float:
         if self.free_regions is not None and location not in self.free_regions:
@@ -161,19 +178,44 @@ def load_price_file(path: Path) -> PriceFile:
 
 
 def apply_skus(price_file: PriceFile, snapshots: Mapping[str, tuple[Any, str]]) -> PriceFile:
-    """Rows naming a `sku` take its unit price in each of its regions from the snapshot (marked verified)."""
+    """Rows naming a `sku` take their unit price from the snapshot, location by location.
+
+    `sku: ID` prices each of the SKU's serviceRegions (every location when it lists none); `sku: {location:
+    ID}` prices exactly those locations. A location no SKU covers keeps its hand-typed price, and the row is
+    marked verified only when every location it lists (or `global`) now comes from a SKU.
+    """
     prices = dict(price_file.prices)
     for price_id, row in price_file.prices.items():
+        if row.from_sku:
+            raise PricingError(f"{price_file.family}.{price_id}: from_sku is filled from the snapshot, not typed")
         if row.sku is None:
             continue
-        if row.sku not in snapshots:
-            raise PricingError(f"{price_file.family}.{price_id}: sku {row.sku} is in no snapshot in stagewise/pricing/skus/")
-        sku, read = snapshots[row.sku]
-        unit = sku.unit_price * row.sku_factor
-        regions = list(sku.regions) or [GLOBAL]
+
+        def lookup(sku_id: str, price_id: str = price_id) -> tuple[Any, str]:
+            if sku_id not in snapshots:
+                raise PricingError(f"{price_file.family}.{price_id}: sku {sku_id} is in no snapshot in stagewise/pricing/skus/")
+            return snapshots[sku_id]
+
+        if isinstance(row.sku, dict):
+            pairs = list(row.sku.items())
+        else:
+            sku, _ = lookup(row.sku)
+            pairs = [(region, row.sku) for region in (list(sku.regions) or [GLOBAL])]
+        price = dict(row.price)
+        origin: dict[str, str] = {}
+        for location, sku_id in pairs:
+            sku, read = lookup(sku_id)
+            price[location] = sku.unit_price * row.sku_factor
+            origin[location] = f"{sku_id} ({sku.description}), Catalog API snapshot read {read}"
+        hand = [] if GLOBAL in origin else [location for location in row.price if location not in origin]
+        by_sku: dict[str, list[str]] = {}
+        for location, text in origin.items():
+            by_sku.setdefault(text, []).append(location)
+        note = "; ".join(f"{', '.join(locations)} from SKU {text}" for text, locations in by_sku.items())
+        if hand:
+            note += f"; hand-typed for {', '.join(hand)}" + (f": {row.note}" if row.note else "")
         prices[price_id] = row.model_copy(update={
-            "price": {**row.price, **{region: unit for region in regions}}, "verified": True,
-            "note": f"from SKU {row.sku} ({sku.description}) in the Catalog API snapshot read {read}",
+            "price": price, "from_sku": origin, "verified": row.verified or not hand, "note": note,
         })
     return price_file.model_copy(update={"prices": prices})
 

@@ -31,7 +31,7 @@ from typing import Any
 from stagewise.cost.context import Context
 from stagewise.cost.model import DAYS_PER_MONTH, HOURS_PER_MONTH, SECONDS_PER_MONTH
 from stagewise.engine.record import DeclaredResource
-from stagewise.review.summary import lookup
+from stagewise.engine.props import lookup
 
 RUN_SERVICE = "gcp:cloudrunv2/service:Service"
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagewise import slim_imports
+from stagewise.engine import slim_imports
 
 slim_imports.install()  # before anything imports pulumi_gcp: a review loads only the provider modules it uses
 
@@ -34,7 +34,7 @@ from stagewise.engine.mocks import synthesize_outputs  # noqa: E402
 from stagewise.engine.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE  # noqa: E402
 
 # The checkout this module sits in when run from source; an installed wheel has no Pulumi.yaml there.
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def bundled_project() -> bool:
@@ -414,6 +414,19 @@ def read_config_file(path: Path) -> dict[str, str]:
         if not isinstance(key, str):
             raise ProgramError(f"{path.name}: config key {key!r} is not text; write keys as namespace:name, e.g. stagewise:service")
     return {str(key): _config_value(value) for key, value in raw.items()}
+
+
+def load_values(paths: Sequence[Path], stack: str) -> dict[str, str]:
+    """Config from ``--values`` files (a directory: its ``<stack>.yaml``), flattened as the engine
+    flattens a stack file; later files win."""
+    merged: dict[str, str] = {}
+    for path in paths:
+        if path.is_dir():
+            path = path / f"{stack}.yaml"
+            if not path.is_file():
+                continue
+        merged.update(read_config_file(path))
+    return merged
 
 
 def _config_value(value: Any) -> str:

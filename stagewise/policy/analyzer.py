@@ -28,7 +28,7 @@ from stagewise.policy.config import LEVEL_NAMES, PolicySetting, configure_reques
 
 # The pack next to the package in a checkout; an installed wheel carries a copy (pyproject force-include).
 POLICIES_DIR = REPO_ROOT / "policies" if (REPO_ROOT / "policies" / "PulumiPolicy.yaml").is_file() \
-    else Path(__file__).resolve().parent / "policy_pack"
+    else Path(__file__).resolve().parent.parent / "policy_pack"
 PACKAGE = "stagewise_policies"
 PREVIEW_MARKER = "can't run policy"  # the SDK's diagnostic when a rule touched an unknown value
 

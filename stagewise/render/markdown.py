@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from stagewise.review.sections import Review, SectionResult, render_tree
 
 if TYPE_CHECKING:
-    from stagewise.cli.compare import Comparison, DeployFinding, ResourceChange, Violation
+    from stagewise.review.compare import Comparison, DeployFinding, ResourceChange, Violation
 
 _BACKTICKS = re.compile(r"`+")
 

@@ -186,7 +186,7 @@ def render_mermaid(run: ProgramRun) -> str:
 
 # ---------------------------------------------------------------- the diagrams in the docs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 DOCUMENTS = ("README.md", "docs/stages.md")
 MARKER = re.compile(r"(<!-- BEGIN diagram: (?P<stack>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END diagram -->)", re.S)
 
@@ -194,7 +194,7 @@ MARKER = re.compile(r"(<!-- BEGIN diagram: (?P<stack>[\w.-]+) -->\n)(?P<body>.*?
 def stack_diagram(stack: str, root: Path = ROOT) -> str:
     """The diagram of a shipped stack; one whose file still holds REPLACE-ME values is drawn with
     examples/values/<stack>.yaml laid over it, as the offline review does."""
-    from stagewise.cli import load_values
+    from stagewise.engine.record import load_values
     from stagewise.engine.record import run_stack
 
     values_dir = root / "examples" / "values"

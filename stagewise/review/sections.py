@@ -42,16 +42,16 @@ def register_section(section: Section) -> Section:
     return section
 
 
+# The sections every review runs, in the order they appear; each module registers itself on import.
+SECTION_MODULES = ("stagewise.readiness.section", "stagewise.policy.section", "stagewise.cost.section")
+
+
 def load_sections() -> list[Section]:
-    """Import the modules that register review sections (policy, cost)."""
+    """Import the modules that register review sections (deploy readiness, policy, cost)."""
     import importlib
 
-    for module in ("stagewise.readiness.section", "stagewise.policy.section", "stagewise.cost.section"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    for module in SECTION_MODULES:
+        importlib.import_module(module)
     return SECTIONS
 
 

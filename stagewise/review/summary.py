@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stagewise.engine.props import lookup
+
 # camelCase paths (dot-separated, [0] for the first list item) worth a glance, by type token.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "gcp:cloudrunv2/service:Service": (
@@ -50,18 +52,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
 
 # Leaf names too generic to stand alone in a one-line summary: shown with their parent (versioning.enabled).
 GENERIC_LEAVES = frozenset({"enabled", "enable", "minReplicas", "maxReplicas"})
-
-
-def lookup(props: Mapping[str, Any], path: str) -> Any:
-    value: Any = props
-    for part in path.replace("[0]", ".0").split("."):
-        if isinstance(value, Mapping):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
 
 
 def key_settings(type_token: str, props: Mapping[str, Any]) -> dict[str, Any]:

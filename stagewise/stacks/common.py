@@ -170,7 +170,7 @@ def initial_secret_value(variable: str, secret_id: str) -> str:
 def managed_model(config: StackConfig) -> InferenceEndpoint:
     inference = config.inference
     if not isinstance(inference, ManagedInferenceConfig):
-        # Self-hosted modes are composed by the staging/prod stages (stagewise.stacks.parts.inference_endpoint).
+        # Self-hosted modes are composed by the staging/prod stages (stagewise.stacks.inference.inference_endpoint).
         raise ConfigError(
             f"stagewise:inference.mode: {inference.mode!r} is not served by the {config.stage} stage, which calls a "
             "managed model; set mode: managed (self-hosted modes belong to staging/prod)"
@@ -292,3 +292,14 @@ def error_metric(name: str, config: StackConfig, service: ChatService) -> ErrorL
     if not config.logging.error_metric:
         return None
     return ErrorLogMetric(name, ErrorLogMetricArgs(project=config.gcp.project, service_name=service.service_name))
+
+
+def export_services(services: Mapping[str, tuple[ChatService, pulumi.Input[str], str]]) -> None:
+    """The `services` output every stage exports in the same shape (Fabric FAST's stage interfaces:
+    few outputs, each a map): key -> {url, service_account, member, region}, where ``url`` is where
+    clients reach the service (its run.app URL, or prod's domain behind the load balancer) and
+    ``member`` is the runtime account as an IAM principal, ready for a binding in another program."""
+    pulumi.export("services", {
+        key: {"url": url, "service_account": chat.service_account_email, "member": chat.service_account_member, "region": region}
+        for key, (chat, url, region) in services.items()
+    })

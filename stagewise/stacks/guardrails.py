@@ -18,7 +18,6 @@ def settings(config: StackConfig) -> EffectiveGuardrails | None:
     try:
         return effective(config.stage, config.gcp.region, config.guardrails)
     except ValueError as exc:
-        # As stacks.parts.config_error words it (not imported: it pulls in the VPC's compute types).
         stack = pulumi.get_stack()
         raise ConfigError(f"invalid configuration for stack {stack!r} (Pulumi.{stack}.yaml):\n  - {exc}") from None
 

@@ -30,6 +30,7 @@ def compose(config: StackConfig) -> None:
     billing_budget(config, depends_on=apis.ready)
 
     pulumi.export("stage", config.stage)
+    common.export_services({config.service.name: (chat, chat.uri, config.gcp.region)})
     pulumi.export("service_url", chat.uri)
     pulumi.export("service_account", chat.service_account_email)
     pulumi.export("firestore_database", database.name)

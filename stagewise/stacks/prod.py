@@ -25,14 +25,18 @@ from stagewise.components.alerting import (
     Thresholds,
 )
 from stagewise.components.chat_service import ChatService
+from stagewise.components.firestore_export import FirestoreExport
 from stagewise.components.edge import ArmorSettings, EdgeBackend, EdgeLoadBalancer, EdgeLoadBalancerArgs, RateLimit, ServerlessTarget
 from stagewise.components.inference import InferenceEndpoint
 from stagewise.components.log_sink import LogSink, LogSinkArgs
 from stagewise.components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs
 from stagewise.components.slo import SloTargets
-from stagewise.stacks import common, parts
+from stagewise.stacks import common
+from stagewise.stacks.inference import inference_endpoint, plan_inference
+from stagewise.stacks.network import vpc_network
+from stagewise.stacks.releases import release_traffic, revision_suffix
 from stagewise.stacks.budget import billing_budget
-from stagewise.stacks.config import StackConfig
+from stagewise.stacks.config import StackConfig, config_error
 from stagewise.stacks.config.alerting import AlertingConfig
 from stagewise.stacks.config.edge import EdgeConfig
 from stagewise.stacks.config.inference import ManagedInferenceConfig
@@ -51,7 +55,7 @@ class ProdSettings:
 
         def need(key: str, value: object, fix: str) -> None:
             if not value:
-                raise parts.config_error(stack, key, fix)
+                raise config_error(stack, key, fix)
 
         need("stagewise:network", config.network, "prod runs in a VPC; add stagewise:network with a subnet per failover region")
         need("stagewise:edge", config.edge, "prod is reached through the HTTPS load balancer; add stagewise:edge with your domains")
@@ -80,22 +84,22 @@ class ProdSettings:
             "prod keeps a fallback model the app switches to when the primary fails; set e.g. gemini-3.5-flash"
             if isinstance(inference, ManagedInferenceConfig) else "prod keeps managed Gemini behind the self-hosted model; set e.g. gemini-3.1-flash-lite",
         )
-        versions = {parts.revision_suffix(config.service.prompt_version)}
+        versions = {revision_suffix(config.service.prompt_version)}
         if config.release is not None:
             try:
                 check_release(config.release, config.service.prompt_version, config.service.name, self.regions)
             except ValueError as exc:
-                raise parts.config_error(stack, "stagewise:release", str(exc)) from None
+                raise config_error(stack, "stagewise:release", str(exc)) from None
             if config.release.previous:
-                versions.add(parts.revision_suffix(config.release.previous))
+                versions.add(revision_suffix(config.release.previous))
         for track_name, track in self.edge.tracks.items():
             if track.tag and track.service is None and track.tag not in versions:
-                raise parts.config_error(
+                raise config_error(
                     stack, f"stagewise:edge.tracks.{track_name}.tag",
                     f"{track.tag!r} is not a revision tag of the chat service (tags: {', '.join(sorted(versions))}); "
                     "use one, or set stagewise:release.previous",
                 )
-        self.plan = parts.plan_inference(config, inference)
+        self.plan = plan_inference(config, inference)
 
 
 def _alerting_args(
@@ -175,8 +179,8 @@ def compose(config: StackConfig) -> None:
     database = common.firestore(config, apis)
     buckets = common.bucket_set(config, apis)
     secrets = common.secret_set(config, apis, list(config.service.secret_env.values()))
-    vpc = parts.vpc_network(config, settings.network, apis.ready)
-    endpoint = parts.inference_endpoint(
+    vpc = vpc_network(config, settings.network, apis.ready)
+    endpoint = inference_endpoint(
         "inference", config, settings.plan, vpc, client_regions=settings.regions, depends_on=apis.ready
     )
     data_buckets = [key for key, bucket in config.buckets.items() if bucket.bucket_class == "data"]
@@ -198,7 +202,7 @@ def compose(config: StackConfig) -> None:
                 account_id=f"{config.service.name}-{region}"[:30].rstrip("-"),
                 # Cloud Run names each revision; the version rides on the traffic tag (a fixed revision
                 # name would collide on the next template change: terraform-provider-google#14569).
-                traffic=parts.release_traffic(config.service.name, release, version, region) if release else (),
+                traffic=release_traffic(config.service.name, release, version, region) if release else (),
             ),
         )
 
@@ -208,7 +212,7 @@ def compose(config: StackConfig) -> None:
     alerting = Alerting("alerting", _alerting_args(config, settings, endpoint, usage.metric_names),
                         opts=pulumi.ResourceOptions(depends_on=apis.ready))
     backups_bucket = next(key for key, bucket in config.buckets.items() if bucket.bucket_class == "backups")
-    parts.FirestoreExport(
+    FirestoreExport(
         "firestore-export", project, config.gcp.region, database, buckets.buckets[backups_bucket].name,
         opts=pulumi.ResourceOptions(depends_on=apis.ready),
     )
@@ -226,6 +230,9 @@ def compose(config: StackConfig) -> None:
     common.error_metric("chat-errors", config, services[settings.regions[0]])
 
     pulumi.export("stage", config.stage)
+    # Prod serves on its domain through the load balancer (the run.app URLs are turned off).
+    public_url = f"https://{settings.edge.domains[0]}"
+    common.export_services({f"{config.service.name}-{region}": (chat, public_url, region) for region, chat in services.items()})
     pulumi.export("regions", settings.regions)
     pulumi.export("load_balancer_ip", edge.address.address)
     pulumi.export("domains", list(settings.edge.domains))

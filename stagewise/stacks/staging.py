@@ -14,8 +14,12 @@ import pulumi
 
 from stagewise.components.inference import InferenceEndpoint
 from stagewise.components.log_sink import LogSink, LogSinkArgs
-from stagewise.stacks import common, parts, partner_ranges
-from stagewise.stacks.config import StackConfig
+from stagewise.components.personas import PersonaAccess, PersonaTargets
+from stagewise.stacks import common, partner_ranges
+from stagewise.stacks.inference import InferencePlan, egress_for, inference_endpoint, plan_inference
+from stagewise.stacks.network import vpc_network
+from stagewise.stacks.releases import release_traffic
+from stagewise.stacks.config import StackConfig, config_error
 from stagewise.stacks.guardrails import guardrails
 from stagewise.components.alerting import UsageDashboard
 from stagewise.components.log_metrics import UsageLogMetrics, UsageLogMetricsArgs
@@ -24,37 +28,37 @@ from stagewise.stacks.config.releases import check_release
 from stagewise.stacks.config.service import ServiceConfig
 
 
-def _check(config: StackConfig) -> tuple[PartnerServiceConfig, str, parts.InferencePlan, parts.InferencePlan | None]:
+def _check(config: StackConfig) -> tuple[PartnerServiceConfig, str, InferencePlan, InferencePlan | None]:
     """Everything staging needs from the config, checked before the first resource."""
     stack = pulumi.get_stack()
     partners = config.partners
     if partners is None:
-        raise parts.config_error(stack, "stagewise:partners", "staging runs a partner service; add stagewise:partners with at least one partner")
+        raise config_error(stack, "stagewise:partners", "staging runs a partner service; add stagewise:partners with at least one partner")
     if partners.name == config.service.name:
-        raise parts.config_error(stack, "stagewise:partners.name", f"{partners.name!r} is the chat service's name; give the partner service its own")
+        raise config_error(stack, "stagewise:partners.name", f"{partners.name!r} is the chat service's name; give the partner service its own")
     if partners.max_instances < config.service.max_instances:
-        raise parts.config_error(
+        raise config_error(
             stack, "stagewise:partners.maxInstances",
             f"{partners.max_instances} is below the chat service's {config.service.max_instances}; partners get the more aggressive scaling: raise it",
         )
     analytics = [key for key, bucket in config.buckets.items() if bucket.bucket_class in ("analytics", "logs")]
     if not analytics:
-        raise parts.config_error(stack, "stagewise:buckets", "staging keeps partner traffic logs apart; add analytics: {class: analytics}")
+        raise config_error(stack, "stagewise:buckets", "staging keeps partner traffic logs apart; add analytics: {class: analytics}")
     if config.release is not None:
         try:
             check_release(config.release, config.service.prompt_version, config.service.name, [config.gcp.region])
         except ValueError as exc:
-            raise parts.config_error(stack, "stagewise:release", str(exc)) from None
+            raise config_error(stack, "stagewise:release", str(exc)) from None
     try:
         check_release(partners.release, partners.prompt_version, partners.name, [config.gcp.region])
     except ValueError as exc:
-        raise parts.config_error(stack, "stagewise:partners.release", str(exc)) from None
-    plan = parts.plan_inference(config, config.inference)
+        raise config_error(stack, "stagewise:partners.release", str(exc)) from None
+    plan = plan_inference(config, config.inference)
     test_plan = None
     if config.test_inference is not None:
-        test_plan = parts.plan_inference(config, config.test_inference, "stagewise:testInference")
+        test_plan = plan_inference(config, config.test_inference, "stagewise:testInference")
     if partners.use_test_inference and test_plan is None:
-        raise parts.config_error(stack, "stagewise:partners.useTestInference", "there is no test VM; add stagewise:testInference or set it false")
+        raise config_error(stack, "stagewise:partners.useTestInference", "there is no test VM; add stagewise:testInference or set it false")
     return partners, analytics[0], plan, test_plan
 
 
@@ -94,11 +98,11 @@ def compose(config: StackConfig) -> None:
     secrets = common.secret_set(
         config, apis, [*config.service.secret_env.values(), *partners.secrets.values()], partner_ranges.secret_annotations(partners)
     )
-    vpc = parts.vpc_network(config, config.network, apis.ready) if config.network is not None else None
-    endpoint = parts.inference_endpoint("inference", config, plan, vpc, client_regions=[region], depends_on=apis.ready)
+    vpc = vpc_network(config, config.network, apis.ready) if config.network is not None else None
+    endpoint = inference_endpoint("inference", config, plan, vpc, client_regions=[region], depends_on=apis.ready)
     test_endpoint = None
     if test_plan is not None:
-        test_endpoint = parts.inference_endpoint("test-inference", config, test_plan, vpc, client_regions=[region], depends_on=apis.ready)
+        test_endpoint = inference_endpoint("test-inference", config, test_plan, vpc, client_regions=[region], depends_on=apis.ready)
     data_buckets = [key for key, bucket in config.buckets.items() if bucket.bucket_class == "data"]
     guard = guardrails(config, apis)
 
@@ -107,26 +111,26 @@ def compose(config: StackConfig) -> None:
         "chat", config, config.service,
         common.ServiceWiring(
             image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis,
-            secrets=secrets, vpc_egress=parts.egress_for(plan, vpc, region), guardrails=guard,
-            traffic=parts.release_traffic(config.service.name, release, config.service.prompt_version, region) if release else (),
+            secrets=secrets, vpc_egress=egress_for(plan, vpc, region), guardrails=guard,
+            traffic=release_traffic(config.service.name, release, config.service.prompt_version, region) if release else (),
         ),
     )
 
-    partner_egress = parts.egress_for(plan, vpc, region)
+    partner_egress = egress_for(plan, vpc, region)
     # Each partner's allowedCidrs, checked by the app on the address Cloud Run's front end appends.
     extra_env: dict[str, pulumi.Input[str]] = partner_ranges.service_env(partners)
     also_calls: tuple[InferenceEndpoint, ...] = ()
     if partners.use_test_inference and test_endpoint is not None and test_plan is not None:
         # The test VM answers first; the stage's model (managed Gemini by default) stays the fallback.
         extra_env.update({k: v for k, v in test_endpoint.client_env.items() if k.startswith("CHAT_OPENAI_")})
-        partner_egress = partner_egress or parts.egress_for(test_plan, vpc, region)
+        partner_egress = partner_egress or egress_for(test_plan, vpc, region)
         also_calls = (test_endpoint,)
     partner = common.chat_service(
         "partners", config, partner_service_config(config, partners),
         common.ServiceWiring(
             image=image, database=database, endpoint=endpoint, data_buckets=data_buckets, buckets=buckets, apis=apis,
             secrets=secrets, vpc_egress=partner_egress, extra_env=extra_env, also_calls=also_calls, guardrails=guard,
-            traffic=parts.release_traffic(partners.name, partners.release, partners.prompt_version, region),
+            traffic=release_traffic(partners.name, partners.release, partners.prompt_version, region),
         ),
     )
 
@@ -140,9 +144,9 @@ def compose(config: StackConfig) -> None:
             description="partner service requests and app logs, kept apart for analytics",
         ),
     )
-    parts.PersonaAccess(
+    PersonaAccess(
         "personas", project, config.personas.as_mapping(),
-        parts.PersonaTargets(
+        PersonaTargets(
             services={"chat": chat},
             partner_service=partner,
             analytics_buckets={analytics_key: analytics_bucket},
@@ -163,6 +167,10 @@ def compose(config: StackConfig) -> None:
                    opts=pulumi.ResourceOptions(depends_on=apis.ready))
 
     pulumi.export("stage", config.stage)
+    common.export_services({
+        config.service.name: (chat, chat.uri, region),
+        partners.name: (partner, partner.uri, region),
+    })
     pulumi.export("service_url", chat.uri)
     pulumi.export("partner_service_url", partner.uri)
     pulumi.export("partner_service_account", partner.service_account_email)

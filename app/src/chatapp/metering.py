@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ApiError
 from .logs import FIELDS
-from .settings import Settings, SettingsError, _Parser
+from .settings import MeterEnv, Settings, SettingsError, read_env
 from .store.base import StoreUnavailable
 from .usage import AdminKeys, PriceTable, UsageRecord, new_record, usage_view
 from .quotas import Quotas, parse_quotas
@@ -60,12 +60,14 @@ def build_meter(settings: Settings, env: Mapping[str, str] | None, log: JsonLog)
     """Reads the metering variables; raises SettingsError naming each bad one."""
     import os
 
-    parser = _Parser(os.environ if env is None else env)
-    enabled = parser.boolean("CHAT_USAGE", True)
-    admin = AdminKeys(parser.text("CHAT_ADMIN_API_KEYS"))
-    quotas = parse_quotas(parser, settings, log)
-    if parser.problems:
-        raise SettingsError(parser.problems)
+    env = os.environ if env is None else env
+    problems: list[str] = []
+    read = read_env(MeterEnv, env, problems)
+    enabled = read.usage
+    admin = AdminKeys(read.admin_api_keys)
+    quotas = parse_quotas(env, settings, log, problems)
+    if problems:
+        raise SettingsError(problems)
     if not enabled and quotas is None:
         return None
     usage_log: UsageLog | None = None

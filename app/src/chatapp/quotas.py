@@ -64,7 +64,9 @@ import orjson
 
 if TYPE_CHECKING:
     from .logs import JsonLog
-    from .settings import Settings, _Parser
+    from collections.abc import Mapping
+
+    from .settings import Settings
 
 NANOS_PER_USD = 1_000_000_000
 SYNC_TIMEOUT_S = 2.0
@@ -331,14 +333,14 @@ class Quotas:
                 self._counter(key, expires).pending += amount
 
 
-def _quota(parser: _Parser, raw: dict[str, Any], where: str, base: TenantQuota) -> TenantQuota:
+def _quota(problems: list[str], raw: dict[str, Any], where: str, base: TenantQuota) -> TenantQuota:
     updates: dict[str, int] = {}
     for name, value in raw.items():
         if name not in QUOTA_FIELDS:
-            parser.problems.append(f"{where}: unknown quota {name!r}; use {', '.join(QUOTA_FIELDS)}")
+            problems.append(f"{where}: unknown quota {name!r}; use {', '.join(QUOTA_FIELDS)}")
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            parser.problems.append(f"{where}.{name} must be a number >= 0 (0 = no limit)")
+            problems.append(f"{where}.{name} must be a number >= 0 (0 = no limit)")
             continue
         if name.endswith("_usd"):
             updates[name.replace("_usd", "_nanos")] = round(value * NANOS_PER_USD)
@@ -347,33 +349,21 @@ def _quota(parser: _Parser, raw: dict[str, Any], where: str, base: TenantQuota) 
     return replace(base, **updates)
 
 
-def parse_quotas(parser: _Parser, settings: Settings, log: JsonLog) -> Quotas | None:
-    """The CHAT_TENANT_* and CHAT_QUOTA_* variables; None when no quota is set."""
-    backend_name = (parser.text("CHAT_QUOTA_BACKEND", "memory") or "memory").lower()
-    if backend_name not in ("memory", "firestore"):
-        parser.problems.append(f"CHAT_QUOTA_BACKEND={backend_name!r} is unknown: use 'memory' or 'firestore'")
+def parse_quotas(env: Mapping[str, str], settings: Settings, log: JsonLog, problems: list[str]) -> Quotas | None:
+    """The CHAT_TENANT_* and CHAT_QUOTA_* variables (settings.QuotaEnv); None when no quota is set.
+    Each bad value adds a line to `problems`."""
+    from .settings import QuotaEnv, read_env
+
+    before = len(problems)
+    read = read_env(QuotaEnv, env, problems)
+    backend_name = read.backend
     if backend_name == "firestore" and not settings.google_cloud_project:
-        parser.problems.append("CHAT_QUOTA_BACKEND=firestore needs GOOGLE_CLOUD_PROJECT: set it to the project id")
-    raw_default = {
-        name: parser.number(f"CHAT_TENANT_{name.upper()}", 0, minimum=0, integer=not name.endswith("_usd"))
-        for name in QUOTA_FIELDS
-    }
-    default = _quota(parser, raw_default, "CHAT_TENANT_*", TenantQuota())
-    overrides: dict[str, TenantQuota] = {}
-    text = parser.text("CHAT_TENANT_QUOTAS")
-    if text:
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            data = None
-        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-            parser.problems.append('CHAT_TENANT_QUOTAS must be JSON {"<tenant>": {"rpm": 10, "daily_usd": 5}}')
-        else:
-            for tenant, raw in data.items():
-                overrides[tenant] = _quota(parser, raw, f"CHAT_TENANT_QUOTAS[{tenant!r}]", default)
-    sync_s = parser.number("CHAT_QUOTA_SYNC_S", 1.0, minimum=0.05, integer=False)
-    window_s = parser.number("CHAT_QUOTA_WINDOW_S", 60.0, minimum=1.0, integer=False)
-    if parser.problems or (not default and not any(overrides.values())):
+        problems.append("CHAT_QUOTA_BACKEND=firestore needs GOOGLE_CLOUD_PROJECT: set it to the project id")
+    default = _quota(problems, {name: getattr(read, name) for name in QUOTA_FIELDS}, "CHAT_TENANT_*", TenantQuota())
+    overrides = {tenant: _quota(problems, raw, f"CHAT_TENANT_QUOTAS[{tenant!r}]", default)
+                 for tenant, raw in read.tenant_quotas.items()}
+    sync_s, window_s = read.sync_s, read.window_s
+    if len(problems) > before or (not default and not any(overrides.values())):
         return None
     backend: QuotaBackend
     if backend_name == "firestore":

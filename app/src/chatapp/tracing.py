@@ -35,9 +35,8 @@ if TYPE_CHECKING:
 
     from .logs import JsonLog
     from .runtime import Runtime
-    from .settings import Settings, _Parser
+    from .settings import Settings
 
-MODES = ("off", "gcp", "console", "memory")
 PROVIDER_NAMES = {"vertex": "gcp.vertex_ai", "openai": "openai"}
 MEMORY_EXPORTERS: list[InMemorySpanExporter] = []  # CHAT_TRACING=memory: newest last (tests read them)
 
@@ -73,35 +72,35 @@ def _clean(attributes: Mapping[str, Any]) -> dict[str, Any]:
 def build_tracing(settings: Settings, env: Mapping[str, str] | None, log: JsonLog | None = None) -> Tracing | None:
     """Bad CHAT_TRACING settings stop startup; an exporter that cannot be created (no
     Application Default Credentials, say) only costs the traces: a WARNING, and the app serves."""
-    from .settings import SettingsError, _Parser
+    from .settings import SettingsError
 
-    parser = _Parser(os.environ if env is None else env)
+    problems: list[str] = []
     try:
-        tracing = parse_tracing(parser, settings)
+        tracing = parse_tracing(os.environ if env is None else env, settings, problems)
     except Exception as exc:  # noqa: BLE001 - observability must not take the service down
         if log is not None:
             log.event("WARNING", "tracing is off: the span exporter could not be created",
                       error=f"{exc.__class__.__name__}: {exc}"[:300])
         tracing = None
-    if parser.problems:
-        raise SettingsError(parser.problems)
+    if problems:
+        raise SettingsError(problems)
     return tracing
 
 
-def parse_tracing(parser: _Parser, settings: Settings) -> Tracing | None:
-    default = "gcp" if settings.on_cloud_run else "off"
-    mode = (parser.text("CHAT_TRACING", default) or default).lower()
-    ratio = parser.number("CHAT_TRACE_SAMPLE_RATIO", 1.0, minimum=0.0, integer=False)
-    if mode not in MODES:
-        parser.problems.append(f"CHAT_TRACING={mode!r} is unknown: use one of {', '.join(MODES)}")
+def parse_tracing(env: Mapping[str, str], settings: Settings, problems: list[str]) -> Tracing | None:
+    """CHAT_TRACING and CHAT_TRACE_SAMPLE_RATIO (settings.TracingEnv); a bad one adds to `problems`."""
+    from .settings import TracingEnv, read_env
+
+    before = len(problems)
+    read = read_env(TracingEnv, env, problems)
+    if len(problems) > before:
         return None
-    if ratio > 1:
-        parser.problems.append(f"CHAT_TRACE_SAMPLE_RATIO={ratio:g} is above 1: use a fraction 0-1")
-        return None
+    mode = read.mode or ("gcp" if settings.on_cloud_run else "off")
+    ratio = read.sample_ratio
     if mode == "gcp" and not settings.google_cloud_project:
-        parser.problems.append("CHAT_TRACING=gcp needs GOOGLE_CLOUD_PROJECT: set it to the project id")
+        problems.append("CHAT_TRACING=gcp needs GOOGLE_CLOUD_PROJECT: set it to the project id")
         return None
-    if mode == "off" or parser.problems:
+    if mode == "off":
         return None
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

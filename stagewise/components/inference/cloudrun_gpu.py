@@ -37,7 +37,7 @@ def declare(site: Site, name: str, mode: CloudRunGpu, served: str) -> Backend:
     envs: list[cloudrunv2.ServiceTemplateContainerEnvArgs] = []
     if mode.hf_token_secret:
         grants = declare_grants(
-            f"{name}-sa", account.email.apply(lambda e: f"serviceAccount:{e}"), [SecretRole(mode.hf_token_secret)],
+            f"{name}-sa", account.member, [SecretRole(mode.hf_token_secret)],
             site.project, site.parent, [account],
         )
         envs.append(
@@ -108,7 +108,7 @@ def declare(site: Site, name: str, mode: CloudRunGpu, served: str) -> Backend:
             f"{name}-weights-reader",
             bucket=bucket,
             role="roles/storage.objectViewer",
-            member=account.email.apply(lambda e: f"serviceAccount:{e}"),
+            member=account.member,
             opts=pulumi.ResourceOptions(parent=site.parent, depends_on=[account]),
         )
         grants.append(reader)

@@ -31,7 +31,7 @@ def collector_config(port: int, job: str = PROMETHEUS_JOB) -> str:
     """OpenTelemetry Collector config: scrape vLLM's /metrics on this VM into Managed Prometheus.
 
     The googlemanagedprometheus exporter writes the scrape job as the series' ``job`` label, which
-    the gpu-vm alert queries select on (stagewise/components/alerting.py).
+    the gpu-vm alert queries select on (stagewise/components/alerting/signals.py).
     """
     return "\n".join([
         "receivers:",

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from stagewise.components.alerting import DEFAULT_UPTIME_PATH, check_uptime_path
+from stagewise.components.alerting.args import DEFAULT_UPTIME_PATH, check_uptime_path
 from stagewise.stacks.config.base import Section
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)

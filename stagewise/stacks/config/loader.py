@@ -41,6 +41,11 @@ class ConfigError(Exception):
     """Stack configuration is invalid; the message lists each wrong key and its fix."""
 
 
+def config_error(stack: str, key: str, message: str) -> ConfigError:
+    """One wrong key of a stack's config, worded as the loader words its findings."""
+    return ConfigError(f"invalid configuration for stack {stack!r} (Pulumi.{stack}.yaml):\n  - {key}: {message}")
+
+
 def _parse_value(raw: str) -> Any:
     """Pulumi passes structured values as JSON text and scalars as plain strings."""
     if raw[:1] in "{[":

@@ -1,6 +1,6 @@
 """`stagewise:personas` — who works on the stack, by role (seed stage 2: developers, analysts,
 partners, admins). Each persona maps to predefined roles on the narrowest resource (see
-`stagewise.stacks.parts.PersonaAccess`); members are IAM principals, never public ones.
+`stagewise.components.personas.PersonaAccess`); members are IAM principals, never public ones.
 """
 
 from __future__ import annotations

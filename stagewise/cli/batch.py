@@ -1,6 +1,6 @@
 """Run several `stagewise` commands in one process, each with its own checkout's code.
 
-    python -m stagewise.review.batch JOBS.json
+    python -m stagewise.cli.batch JOBS.json
 
 JOBS.json is a list of ``{"checkout": DIR, "argv": ["review", "mvp", ...], "stdout": FILE,
 "stderr": FILE}``. Each job runs ``stagewise.cli.main(argv)`` from ``checkout`` (its working
@@ -88,7 +88,7 @@ def run_job(job: dict[str, Any], own: Path | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m stagewise.review.batch JOBS.json", file=sys.stderr)
+        print("usage: python -m stagewise.cli.batch JOBS.json", file=sys.stderr)
         return 2
     jobs = json.loads(Path(args[0]).read_text(encoding="utf-8"))
     first = loaded_checkout()

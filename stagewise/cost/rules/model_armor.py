@@ -12,10 +12,11 @@ import math
 
 from stagewise.cost.context import Context
 from stagewise.cost.model import Charge, LineItem
-from stagewise.cost.rules import _env, rule
+from stagewise.cost.rules.registry import env_of, rule
 from stagewise.cost.traffic import request_serving_services, service_requests
+from stagewise.engine.props import lookup
 from stagewise.engine.record import DeclaredResource
-from stagewise.review.summary import lookup
+
 
 TEMPLATE = "gcp:modelarmor/template:Template"
 CHARS_PER_TOKEN = 4.0  # a planning figure for English text, as the app's own token estimate uses
@@ -40,7 +41,7 @@ def model_armor_template(resource: DeclaredResource, ctx: Context) -> list[LineI
         prompt_tokens = answer_tokens = 0.0
         screened = 0
         for service in serving:
-            env = _env(lookup(service.inputs, "template.containers[0]") or {})
+            env = env_of(lookup(service.inputs, "template.containers[0]") or {})
             if not str(env.get("CHAT_GUARDRAILS_TEMPLATE", "")).endswith(suffix):
                 continue
             screened += 1
