@@ -20,7 +20,7 @@ def _base_checkout(tmp_path: Path) -> Path:
                              cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(base, filter="data")
-    review = base / "stagewise" / "review.py"
+    review = base / "stagewise" / "review" / "sections.py"
     source = review.read_text()
     assert '    return "\\n\\n".join(parts)\n' in source
     review.write_text(source.replace('    return "\\n\\n".join(parts)\n', f'    return "\\n\\n".join(parts) + "\\n{MARK}"\n'))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stagewise.policy import analyzer as policy_engine
-from stagewise.cli import load_values
+from stagewise.engine.record import load_values
 from stagewise.engine.record import run_stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def test_slim_imports_declare_what_the_full_provider_import_declares() -> None:
 
 
 def test_a_prod_run_loads_only_the_compute_modules_it_uses() -> None:
-    code = ("import sys; from stagewise.engine.record import run_stack; from stagewise.cli import load_values; from pathlib import Path; "
+    code = ("import sys; from stagewise.engine.record import run_stack; from stagewise.engine.record import load_values; from pathlib import Path; "
             "run_stack('prod', overrides=load_values([Path('examples/values')], 'prod')); "
             "print(sum(1 for m in sys.modules if m.startswith('pulumi_gcp.compute.')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
