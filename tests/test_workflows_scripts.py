@@ -117,6 +117,33 @@ def test_review_stacks_reviews_the_mode_ci_deploys_and_reports_a_broken_stack_fi
     assert "Pulumi.staging.yaml line" in (tmp_path / "plain" / "staging.error").read_text()
 
 
+def test_review_stacks_reviews_the_base_checkout_with_its_own_files_in_the_same_call(tmp_path: Path) -> None:
+    # The base: this checkout's code, with a staging file that cannot be read. Its failure shows in
+    # the base's directory only; the head's `failed` list is the head's.
+    base = tmp_path / "base"
+    archive = subprocess.run(["git", "archive", "HEAD", "stagewise", "policies", "examples/values", "Pulumi.yaml", "Pulumi.mvp.yaml",
+                              "Pulumi.staging.yaml", "uv.lock"], cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(base, filter="data")
+    (base / "uv.lock").write_text((ROOT / "uv.lock").read_text())  # the same environment: one process
+    (base / "Pulumi.staging.yaml").write_text("config:\n  stagewise:service: {x: [\n")
+    out = tmp_path / "reviews"
+    result = subprocess.run(["bash", str(SCRIPTS / "review_stacks.sh"), "--base", str(base), str(out / "base"), str(out / "head"),
+                             "mvp", "staging"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+                            env={**__import__("os").environ, "GITHUB_OUTPUT": str(tmp_path / "output")})
+    assert result.returncode == 0, result.stderr
+    assert "uv.lock differs" not in result.stdout
+    for side in ("base", "head"):
+        assert json.loads((out / side / "mvp.json").read_text())["stack"] == "mvp"
+        assert str(base) + "/" not in (out / side / "mvp.json").read_text() and str(ROOT) + "/" not in (out / side / "mvp.json").read_text()
+    assert json.loads((out / "head" / "staging.json").read_text())["stack"] == "staging"
+    assert "Pulumi.staging.yaml line" in (out / "base" / "staging.error").read_text()
+    assert "staging" not in (tmp_path / "output").read_text()
+
+
 # --- the setup and test scripts say what they are doing --------------------------------------------------------
 
 LONG_STEP = ("uv sync", "pip install", "npm ci", "apt-get install", "mypy", "pytest", "bash app/scripts/test.sh",

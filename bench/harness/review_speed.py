@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,11 @@ ENV: dict[str, str] = dict(os.environ)
 
 def timed(cmd: list[str], cwd: Path, timeout_s: float) -> dict[str, Any]:
     """Run cmd to completion; wall seconds, peak RSS MiB, exit code, last lines of output."""
+    # Output to a file, read after the exit: a pipe nobody reads while the command runs fills at
+    # 64 KiB and stops a command that prints more (three stacks' reviews do).
+    sink = tempfile.TemporaryFile()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = t0 + timeout_s
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -43,8 +47,9 @@ def timed(cmd: list[str], cwd: Path, timeout_s: float) -> dict[str, Any]:
         time.sleep(0.002)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.stdout is not None
-    output = proc.stdout.read().decode(errors="replace")
+    sink.seek(0)
+    output = sink.read().decode(errors="replace")
+    sink.close()
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
             "exit": proc.returncode, "tail": output.strip().splitlines()[-3:]}
 
@@ -160,16 +165,57 @@ def import_times(stack: str, timeout_s: float, top: int = 12) -> str:
 
 
 def review_rows(args: argparse.Namespace, stacks: list[str]) -> list[dict[str, Any]]:
-    rows = [series("uv run python -c pass (uv + interpreter floor)", ["uv", "run", "--frozen", "python", "-c", "pass"], args.runs, args.timeout)]
+    uv = ["uv", "run", "--frozen"]
+    values = ["--values", "examples/values"]  # staging's and prod's stack files stop at their REPLACE-ME values without it
+    rows = [series("uv run python -c pass (uv + interpreter floor)", [*uv, "python", "-c", "pass"], args.runs, args.timeout),
+            series("uv run python -c 'import pulumi' (the SDK alone)", [*uv, "python", "-c", "import pulumi"], args.runs, args.timeout)]
     for stack in stacks:
-        rows.append(series(f"review {stack}", ["uv", "run", "--frozen", "stagewise", "review", stack], args.runs, args.timeout))
-    # "All three": the CLI reviews one stack per process, so the stacks back to back, as a user or CI runs them.
+        rows.append(series(f"review {stack}", [*uv, "stagewise", "review", stack, *values], args.runs, args.timeout))
     if len(stacks) < 2:
         return rows
-    chain = " && ".join(f"uv run --frozen stagewise review {s} >/dev/null" for s in stacks)
-    rows.append(series(f"review {', '.join(stacks)} (one process each, back to back)", ["bash", "-c", chain],
-                       args.all_runs or args.runs, args.timeout))
+    runs = args.all_runs or args.runs
+    chain = "; ".join(f"uv run --frozen stagewise review {s} {' '.join(values)} >/dev/null" for s in stacks)
+    rows.append(series(f"review {', '.join(stacks)} (one process each, back to back: the old way)", ["bash", "-c", chain], runs, args.timeout))
+    rows.append(series(f"review {' '.join(stacks)} (one process)", [*uv, "stagewise", "review", *stacks, *values], runs, args.timeout))
+    rows += six_reviews(stacks, runs, args.timeout)
     return rows
+
+
+def base_checkout(directory: Path) -> Path:
+    """A second checkout, as the PR workflow's base: this commit's tracked code and stack files."""
+    archive = subprocess.run(["git", "archive", "HEAD", "stagewise", "policies", "examples", "app/Dockerfile", "uv.lock",
+                              "Pulumi.yaml", *(p.name for p in ROOT.glob("Pulumi.*.yaml"))],
+                             cwd=ROOT, capture_output=True, check=True, timeout=120).stdout
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    return directory
+
+
+def six_reviews(stacks: list[str], runs: int, timeout_s: float) -> list[dict[str, Any]]:
+    """A pull request's reviews: every stack on its head and on its base (another checkout, its own
+    code), JSON documents, as .github/scripts/review_stacks.sh runs them; the old way (one process
+    per review) and one `python -m stagewise.cli.batch` process."""
+    with tempfile.TemporaryDirectory(prefix="bench-base-") as tmp:
+        base = base_checkout(Path(tmp) / "base")
+        out = Path(tmp) / "out"
+        out.mkdir()
+        jobs = [{"checkout": str(root), "argv": ["review", stack, "--root", str(root), "--values", str(root / "examples" / "values"),
+                                                 "--format", "json"],
+                 "stdout": str(out / f"{side}-{stack}.json"), "stderr": str(out / f"{side}-{stack}.err")}
+                for side, root in (("head", ROOT), ("base", base)) for stack in stacks]
+        (out / "jobs.json").write_text(json.dumps(jobs))
+        n = len(jobs)
+        chain = "; ".join(f"(cd {job['checkout']} && uv run --frozen --project {ROOT} stagewise {' '.join(job['argv'])} >/dev/null)" for job in jobs)
+        rows = [series(f"{n} reviews: {', '.join(stacks)} on head and base (one process each: the old way)", ["bash", "-c", chain], runs, timeout_s),
+                series(f"{n} reviews: {', '.join(stacks)} on head and base (one process, stagewise.cli.batch)",
+                       ["uv", "run", "--frozen", "python", "-m", "stagewise.cli.batch", str(out / "jobs.json")], runs, timeout_s)]
+        codes = json.loads(timed(["uv", "run", "--frozen", "python", "-m", "stagewise.cli.batch", str(out / "jobs.json")], ROOT, timeout_s)["tail"][-1])
+        if any(code not in (0, 1, 3) for code in codes):
+            print(f"  note: review exit codes in the batch {codes}: a review did not run", flush=True)
+        return rows
 
 
 def suite_rows(args: argparse.Namespace) -> list[dict[str, Any]]:

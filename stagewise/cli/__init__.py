@@ -22,10 +22,12 @@ from stagewise.cli.registry import (
     EXIT_NOT_DEPLOYABLE,
     EXIT_OK,
     Command,
+    UsageError,
     add_values_argument,
     command,
     epilog,
     parse_overrides,
+    yaml_problem,
 )
 
 # Nothing here imports the Pulumi SDK, pulumi_gcp or the stack config at module level: `--help`,
@@ -34,7 +36,7 @@ from stagewise.cli.registry import (
 __all__ = [
     "COMMANDS", "COMMAND_MODULES", "EXAMPLES", "EXIT_BROKEN_PIPE", "EXIT_CODES_HELP", "EXIT_FAILED_CHECKS",
     "EXIT_INVALID", "EXIT_NOT_DEPLOYABLE", "EXIT_OK", "Command", "add_values_argument", "build_parser",
-    "command", "epilog", "main", "parse_overrides", "version", "yaml_problem",
+    "command", "epilog", "main", "parse_overrides", "UsageError", "version", "yaml_problem",
 ]
 
 
@@ -106,15 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # file and line, and no traceback.
         print(f"stagewise: {yaml_problem(exc)}", file=sys.stderr)
         return EXIT_INVALID
+    except UsageError as exc:
+        print(f"stagewise {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     except BrokenPipeError:
         return _quiet_broken_pipe()
-
-
-def yaml_problem(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = f"{mark.name} line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    return f"{where}not valid YAML: {problem}; fix the syntax there"
 
 
 def _quiet_broken_pipe() -> int:

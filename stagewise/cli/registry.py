@@ -71,3 +71,14 @@ def add_values_argument(parser: argparse.ArgumentParser) -> None:
                         help="a YAML file with a config: block like Pulumi.<stack>.yaml's, laid over it; a directory "
                              "means its <stack>.yaml, where there is one (repeatable; e.g. --values examples/values "
                              "fills the shipped placeholders with real-looking values)")
+
+
+class UsageError(Exception):
+    """Arguments that do not fit together (exit 2, before anything runs)."""
+
+
+def yaml_problem(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{mark.name} line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}not valid YAML: {problem}; fix the syntax there"

@@ -1,18 +1,38 @@
-"""`stagewise review STACK`: run a stack's program offline and show what it declares, with its checks."""
+"""`stagewise review STACK...`: run stacks' programs offline and show what each declares, with its checks."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from stagewise.cli.registry import EXIT_OK, add_values_argument, command, parse_overrides
+from stagewise.cli.registry import (
+    EXIT_FAILED_CHECKS,
+    EXIT_INVALID,
+    EXIT_NOT_DEPLOYABLE,
+    EXIT_OK,
+    UsageError,
+    add_values_argument,
+    command,
+    parse_overrides,
+    yaml_problem,
+)
+
 
 def _review_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml (e.g. mvp, staging, prod)")
-    parser.add_argument("--format", choices=("text", "json", "markdown", "mermaid"), default="text",
-                        help="mermaid: only the architecture diagram, drawn from the components and "
-                             "dependencies the program declares (no checks run)")
+    parser.add_argument("stack", nargs="+",
+                        help="stack name: reads Pulumi.<stack>.yaml (e.g. mvp, staging, prod); several are reviewed "
+                             "in one process, in order, and the exit code is the worst of theirs (2, then 3, then 1)")
+    parser.add_argument("--format", action="append", choices=FORMAT_SUFFIX, default=None,
+                        help="text (default), json, markdown or mermaid (only the architecture diagram, drawn from the "
+                             "components and dependencies the program declares; no checks run); with --out, repeat it "
+                             "to write several renderings of one review")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="write each stack's review to DIR/<stack>.<txt|json|md|mmd> instead of stdout, and what "
+                             "stopped a review that cannot run (exit 2) to DIR/<stack>.error")
     parser.add_argument("--config", action="append", default=[], metavar="NS:KEY=VALUE",
                         help="override a config value, as `pulumi config set` would (repeatable)")
     parser.add_argument("--root", type=Path, default=None, metavar="DIR",
@@ -29,25 +49,97 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
     "stagewise review mvp --config stagewise:service.maxInstances=5 --format json > mvp.json",
     "stagewise review prod --values examples/values --format markdown",
     "stagewise review staging --values examples/values --format mermaid",
+    "stagewise review mvp staging prod --values examples/values --out reviews --format json --format markdown",
 ))
 def review_command(args: argparse.Namespace) -> int:
-    from stagewise.engine.record import load_values
-    from stagewise.review.sections import ReviewOptions, render_text, review_stack
+    stacks: list[str] = list(dict.fromkeys(args.stack))
+    formats: list[str] = list(dict.fromkeys(args.format or ["text"]))
+    if args.out is None and len(formats) > 1:
+        raise UsageError("several --format values need --out DIR (one file per stack and format)")
+    if args.out is None and len(stacks) > 1 and formats != ["text"]:
+        raise UsageError(f"--format {formats[0]} of several stacks needs --out DIR (one document per stack)")
+    if len(stacks) == 1 and args.out is None:
+        # One stack on stdout: exactly the single-stack review (its errors reach main(), exit 2).
+        print(render_review(stacks[0], formats[0], args), end="")
+        return EXIT_CODE.pop(stacks[0], EXIT_OK)
+    codes: dict[str, int] = {}
+    for index, stack in enumerate(stacks):
+        codes[stack] = _review_one(stack, formats, args, header=args.out is None and len(stacks) > 1, first=index == 0)
+    if args.out is not None:
+        (args.out / "exit-codes.json").write_text(json.dumps(codes, indent=2) + "\n")
+    if len(stacks) > 1:
+        print("stagewise review: " + ", ".join(f"{stack} exit {code}" for stack, code in codes.items()), file=sys.stderr)
+    return max(codes.values(), key=EXIT_SEVERITY.index)
 
-    overrides = {**load_values(args.values, args.stack), **parse_overrides(args.config)}
-    if args.format == "mermaid":
-        from stagewise.render.mermaid import render_mermaid
-        from stagewise.engine.record import REPO_ROOT, run_stack
 
-        print(render_mermaid(run_stack(args.stack, overrides=overrides, root=args.root or REPO_ROOT)), end="")
-        return EXIT_OK
-    review = review_stack(args.stack, ReviewOptions(values=vars(args)), overrides, args.root)
-    if args.format == "json":
-        print(json.dumps(review.document(), indent=2, sort_keys=False, default=str))
-    elif args.format == "markdown":
-        from stagewise.render.markdown import render_markdown
+# Several stacks: the worst exit code wins, a review that cannot run (2) being worse than a deploy
+# the cloud would refuse (3), worse than a failed mandatory policy (1).
+EXIT_SEVERITY = (EXIT_OK, EXIT_FAILED_CHECKS, EXIT_NOT_DEPLOYABLE, EXIT_INVALID)
+FORMAT_SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "mermaid": "mmd"}
+EXIT_CODE: dict[str, int] = {}  # render_review's exit code per stack, for its caller
 
-        print(render_markdown(review))
+
+def _review_one(stack: str, formats: Sequence[str], args: argparse.Namespace, *, header: bool, first: bool) -> int:
+    """One stack of several: its renderings to stdout (after a header) or to --out; an error is
+    reported with the stack's name and does not stop the others."""
+    import yaml
+
+    from stagewise.engine.record import ProgramError
+
+    out: Path | None = args.out
+    try:
+        rendered = render_review(stack, formats, args)
+    except (ProgramError, yaml.YAMLError) as exc:
+        message = str(exc) if isinstance(exc, ProgramError) else yaml_problem(exc)
+        print(f"stagewise: {stack}: {message}", file=sys.stderr)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{stack}.error").write_text(message + "\n")
+        return EXIT_INVALID
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{stack}.error").unlink(missing_ok=True)
+        for fmt, text in zip(formats, rendered):
+            (out / f"{stack}.{FORMAT_SUFFIX[fmt]}").write_text(text)
     else:
-        print(render_text(review))
-    return review.exit_code
+        if header:
+            print(("" if first else "\n") + f"== stagewise review {stack}")
+        print(rendered[0], end="")
+        sys.stdout.flush()
+    return EXIT_CODE.pop(stack, EXIT_OK)
+
+
+def render_review(stack: str, formats: str | Sequence[str], args: argparse.Namespace) -> Any:
+    """The review of ``stack`` rendered in each of ``formats`` (one review, however many renderings),
+    as the single-stack command prints it; its exit code is left in EXIT_CODE[stack]."""
+    from stagewise.engine.record import REPO_ROOT, load_values
+
+    wanted = [formats] if isinstance(formats, str) else list(formats)
+    overrides = {**load_values(args.values, stack), **parse_overrides(args.config)}
+    texts: list[str] = []
+    review = None
+    code = EXIT_OK
+    for fmt in wanted:
+        if fmt == "mermaid":
+            from stagewise.render.mermaid import render_mermaid
+            from stagewise.engine.record import run_stack
+
+            texts.append(render_mermaid(run_stack(stack, overrides=overrides, root=args.root or REPO_ROOT)))
+            continue
+        if review is None:
+            from stagewise.review.sections import ReviewOptions, review_stack
+
+            review = review_stack(stack, ReviewOptions(values=vars(args)), overrides, args.root)
+            code = review.exit_code
+        if fmt == "json":
+            texts.append(json.dumps(review.document(), indent=2, sort_keys=False, default=str) + "\n")
+        elif fmt == "markdown":
+            from stagewise.render.markdown import render_markdown
+
+            texts.append(render_markdown(review) + "\n")
+        else:
+            from stagewise.review.sections import render_text
+
+            texts.append(render_text(review) + "\n")
+    EXIT_CODE[stack] = code
+    return texts[0] if isinstance(formats, str) else texts

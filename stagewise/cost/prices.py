@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from stagewise import fast_yaml
+
 PRICING_DIR = Path(__file__).resolve().parent.parent / "pricing"
 GLOBAL = "global"
 
@@ -166,7 +168,7 @@ class PriceBook:
 
 def load_price_file(path: Path) -> PriceFile:
     try:
-        document = yaml.safe_load(path.read_text())
+        document = fast_yaml.safe_load(path.read_text())
         return PriceFile.model_validate(document)
     except yaml.YAMLError as exc:
         raise PricingError(f"{path.name}: not valid YAML ({exc})") from None

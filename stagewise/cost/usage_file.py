@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from stagewise import fast_yaml
+
 USAGE_DIR = Path(__file__).resolve().parent.parent.parent / "usage"
 RESOURCE_KEYS = {"requestsPerMonth"}
 
@@ -41,7 +43,7 @@ def usage_file_path(stack: str, stage: str, directory: Path = USAGE_DIR) -> Path
 def read_usage_file(path: Path) -> dict[str, Any]:
     """The file's figures as one stagewise:usage object (camelCase keys)."""
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = fast_yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise UsageFileError(f"{path.name}: not valid YAML ({exc})") from None
     if not isinstance(document, dict):

@@ -15,17 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
-import yaml
-from google.protobuf import json_format, struct_pb2
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from stagewise.engine import slim_imports
 
-from stagewise.engine.mocks import synthesize_outputs
-from stagewise.engine.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE
+slim_imports.install()  # before anything imports pulumi_gcp: a review loads only the provider modules it uses
+
+import pulumi  # noqa: E402
+import yaml  # noqa: E402
+from google.protobuf import json_format, struct_pb2  # noqa: E402
+from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
+from pulumi.runtime import resource as pulumi_resource_runtime  # noqa: E402
+from pulumi.runtime import rpc, settings  # noqa: E402
+from pulumi.runtime.proto import source_pb2  # noqa: E402
+from pulumi.runtime.config import set_all_config  # noqa: E402
+from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
+from pulumi.runtime.sync_await import _sync_await  # noqa: E402
+
+from stagewise.engine.mocks import synthesize_outputs  # noqa: E402
+from stagewise.engine.wire import SECRET_SIG_KEY, SECRET_SIG_VALUE  # noqa: E402
 
 # The checkout this module sits in when run from source; an installed wheel has no Pulumi.yaml there.
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -209,7 +215,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
             return response
-        prop_deps = {k: tuple(v.urns) for k, v in request.propertyDependencies.items()}
+        # Sorted: the SDK gathers dependencies in a set, whose order changes with the string hash seed
+        # of each process; the engine treats them as a set too.
+        prop_deps = {k: tuple(sorted(v.urns)) for k, v in request.propertyDependencies.items()}
         record = DeclaredResource(
             urn=response.urn,
             type=request.type,
@@ -219,7 +227,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             inputs_struct=_copy_struct(request.object),
             outputs_struct=_copy_struct(response.object),
             provider=request.provider,
-            dependencies=tuple(request.dependencies),
+            dependencies=tuple(sorted(request.dependencies)),
             property_dependencies=prop_deps,
             protect=bool(request.protect),
             ignore_changes=tuple(request.ignoreChanges),
@@ -264,6 +272,10 @@ def _copy_struct(source: struct_pb2.Struct) -> struct_pb2.Struct:
 _RUN_LOCK = threading.Lock()
 
 
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
 def run_program(
     program: Callable[[], None],
     *,
@@ -287,19 +299,28 @@ def run_program(
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
+        # The SDK walks the Python stack of every registration for the request's source position and
+        # stack trace (shown by the Pulumi CLI next to a diagnostic); nothing here records or checks
+        # them, and they were a sixth of a run.
+        stack_trace = pulumi_resource_runtime._get_stack_trace
+        pulumi_resource_runtime._get_stack_trace = _no_stack_trace
         try:
             _sync_await(run_pulumi_func(program))
+            root = settings.get_root_resource()
+            stack_outputs = _resolve_stack_outputs(root)
         except ProgramError:
             raise
         except Exception as exc:  # surfaced to the CLI as a failed program, never swallowed
             raise ProgramError(str(exc) or type(exc).__name__) from exc
-        root = settings.get_root_resource()
-        stack_outputs = _resolve_stack_outputs(root)
+        finally:
+            pulumi_resource_runtime._get_stack_trace = stack_trace
         return ProgramRun(
             project=project,
             stack=stack,
             config=dict(config),
-            resources=list(monitor.recorded),
+            # By URN: the order registrations arrive in follows the SDK's worker threads and scheduling,
+            # which change with timing and each process's string hash seed; a review must not.
+            resources=sorted(monitor.recorded, key=lambda r: r.urn),
             stack_outputs=stack_outputs,
             stack_urn=monitor.stack_urn,
             spec=ProgramSpec(program, project, stack, dict(config)),

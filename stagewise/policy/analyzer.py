@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +21,7 @@ from typing import Any, cast
 import yaml
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import _DictProxy
 
 from stagewise.engine.record import REPO_ROOT, DeclaredResource, ProgramError, ProgramRun
 from stagewise.policy.config import LEVEL_NAMES, PolicySetting, configure_request, load_config_file, parse_config, reconcile
@@ -133,24 +135,121 @@ class Analyzer:
         by_urn = {r.urn: r for r in run.resources}
         verdicts: list[Verdict] = []
         not_applicable = 0
-        for resource in run.resources:
-            if not resource.custom:
-                continue
+        with _properties_decoded_once():
+            for resource in run.resources:
+                if not resource.custom:
+                    continue
+                try:
+                    response = self.servicer.Analyze(_analyze_request(resource), None)
+                except RuntimeError as exc:
+                    raise PolicyRunError(f"policy pack {self.name}: {exc}") from exc
+                verdicts += [_verdict(d, resource) for d in response.diagnostics]
+                not_applicable += len(response.not_applicable)
+            stack = analyzer_pb2.AnalyzeStackRequest(resources=[_stack_resource(r) for r in run.resources])
             try:
-                response = self.servicer.Analyze(_analyze_request(resource), None)
+                response = self.servicer.AnalyzeStack(stack, None)
             except RuntimeError as exc:
                 raise PolicyRunError(f"policy pack {self.name}: {exc}") from exc
-            verdicts += [_verdict(d, resource) for d in response.diagnostics]
-            not_applicable += len(response.not_applicable)
-        stack = analyzer_pb2.AnalyzeStackRequest(resources=[_stack_resource(r) for r in run.resources])
-        try:
-            response = self.servicer.AnalyzeStack(stack, None)
-        except RuntimeError as exc:
-            raise PolicyRunError(f"policy pack {self.name}: {exc}") from exc
         for diagnostic in response.diagnostics:
             verdicts.append(_verdict(diagnostic, by_urn.get(diagnostic.urn)))
         not_applicable += len(response.not_applicable)
         return PolicyReport(self.name, self.version, self.source, verdicts, not_applicable)
+
+
+class _Encoded:
+    """What the servicer's ``json_format.MessageToDict`` returns while decoding is shared: the
+    message itself, for ``deserialize_properties`` to decode (once)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+
+@contextmanager
+def _properties_decoded_once() -> Iterator[None]:
+    """While the analyzer runs, decode each resource's properties once instead of once per policy.
+
+    The servicer's ``Analyze`` builds, for every policy in turn, ``deserialize_properties(
+    json_format.MessageToDict(props))`` and wraps it in ``unknown_checking_proxy`` (``AnalyzeStack``
+    does the same per stack policy and resource): most of a review's policy time went to decoding
+    the same Struct ~80 times. The decoded dict is only ever read by the proxy, which copies every
+    dict and list it wraps, so one decoded dict per message gives each policy the very proxy it got
+    before (a fresh one, over equal data). Anything else (the secret-preserving decode of a
+    remediation, a call with options) goes to the real functions. Each policy's proxy is built only
+    when the policy reads the properties (see _lazy_proxy_class)."""
+    import pulumi_policy.policy as sdk
+
+    real_json_format: Any = getattr(sdk, "json_format")  # noqa: B009 - swapped below, typed as what it is
+    real_deserialize: Any = getattr(sdk, "deserialize_properties")  # noqa: B009
+    decoded: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(message) -> (message, kept alive; decoded)
+
+    class JsonFormat:
+        @staticmethod
+        def MessageToDict(message: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - json_format's name
+            return real_json_format.MessageToDict(message, *args, **kwargs) if args or kwargs else _Encoded(message)
+
+    def deserialize_properties(props: Any, proxy_secrets: bool = False) -> Any:
+        if not isinstance(props, _Encoded):
+            return real_deserialize(props, proxy_secrets)
+        if proxy_secrets:
+            return real_deserialize(real_json_format.MessageToDict(props.message), proxy_secrets)
+        hit = decoded.get(id(props.message))
+        if hit is None or hit[0] is not props.message:
+            hit = (props.message, real_deserialize(real_json_format.MessageToDict(props.message)))
+            decoded[id(props.message)] = hit
+        return hit[1]
+
+    real_proxy: Any = getattr(sdk, "unknown_checking_proxy")  # noqa: B009
+
+    def unknown_checking_proxy(props: Any) -> Any:
+        return _LazyProxy(props, real_proxy) if isinstance(props, dict) else real_proxy(props)
+
+    patches = {"json_format": JsonFormat, "deserialize_properties": deserialize_properties,
+               "unknown_checking_proxy": unknown_checking_proxy}
+    originals = {name: getattr(sdk, name) for name in patches}
+    for name, value in patches.items():
+        setattr(sdk, name, value)
+    try:
+        yield
+    finally:
+        for name, value in originals.items():
+            setattr(sdk, name, value)
+
+
+class _LazyProxy(_DictProxy):
+    """The SDK's unknown-checking proxy of a resource's properties, built when a policy first
+    looks at them: most policies return at once on a type they do not check, and building the
+    proxy (a copy of every dict and list) per policy and resource was most of what was left."""
+
+    def __init__(self, props: dict[str, Any], build: Any) -> None:  # noqa: D107 - the proxy is built on first use
+        self._lazy_source: dict[str, Any] | None = props
+        self._lazy_build = build
+
+    def _built(self) -> None:
+        source = self._lazy_source
+        if source is not None:
+            real = self._lazy_build(source)
+            # _DictProxy keeps its dict and path in name-mangled attributes: take over the real one's.
+            self._DictProxy__target = real._DictProxy__target
+            self._DictProxy__props_acc = real._DictProxy__props_acc
+            self._lazy_source = None
+
+    def __getitem__(self, key: Any) -> Any:
+        self._built()
+        return super().__getitem__(key)  # type: ignore[no-untyped-call]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._built()
+        super().__setitem__(key, value)  # type: ignore[no-untyped-call]
+
+    def __len__(self) -> int:
+        self._built()
+        return int(super().__len__())  # type: ignore[no-untyped-call]
+
+    def __iter__(self) -> Any:
+        self._built()
+        return super().__iter__()  # type: ignore[no-untyped-call]
 
 
 def _options(resource: DeclaredResource) -> analyzer_pb2.AnalyzerResourceOptions:

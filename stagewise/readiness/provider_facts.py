@@ -34,7 +34,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from stagewise import fast_yaml
+
 
 DATA = Path(__file__).resolve().parent / "data" / "provider_facts.yaml"
 
@@ -86,7 +87,7 @@ def _entry(token: str, raw: Any) -> TypeFacts:
 
 @cache
 def _all() -> Mapping[str, TypeFacts]:
-    raw = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    raw = fast_yaml.safe_load(DATA.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise ValueError(f"{DATA} holds no mapping of type tokens")
     return {str(token): _entry(str(token), entry) for token, entry in raw.items()}

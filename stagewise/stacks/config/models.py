@@ -11,7 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from stagewise import fast_yaml
+
 
 PRICE_TABLE = Path(__file__).resolve().parents[2] / "pricing" / "vertex_ai.yaml"
 _PREFIX = "tokens_in."
@@ -21,7 +22,7 @@ _PREFIX = "tokens_in."
 def known_models() -> frozenset[str]:
     if not PRICE_TABLE.is_file():
         return frozenset()
-    document = yaml.safe_load(PRICE_TABLE.read_text()) or {}
+    document = fast_yaml.safe_load(PRICE_TABLE.read_text()) or {}
     prices = document.get("prices") or {}
     return frozenset(key[len(_PREFIX):] for key in prices if isinstance(key, str) and key.startswith(_PREFIX))
 
@@ -31,7 +32,7 @@ def lifecycle_table() -> dict[str, dict[str, object]]:
     """The `models:` table of vertex_ai.yaml: each model's lifecycle on Vertex AI and its replacement."""
     if not PRICE_TABLE.is_file():
         return {}
-    document = yaml.safe_load(PRICE_TABLE.read_text()) or {}
+    document = fast_yaml.safe_load(PRICE_TABLE.read_text()) or {}
     table = document.get("models") or {}
     return {str(k): v for k, v in table.items() if isinstance(v, dict)}
 
