@@ -93,9 +93,23 @@ def page_for(chromium: object) -> Iterator[Callable[..., Any]]:
         context.close()
 
 
+def settled(page: Any) -> None:
+    """Wait until no answer is streaming: the page ignores Send and New while one is in flight, so
+    a click that lands between the last painted words and the stream's end would be lost."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".msg.assistant[aria-busy]")).to_have_count(0)
+
+
 def ask(page: Any, text: str) -> None:
+    settled(page)
     page.get_by_role("textbox", name="Message").fill(text)
     page.get_by_role("button", name="Send").click()
+
+
+def new_conversation(page: Any) -> None:
+    settled(page)
+    page.get_by_role("button", name="New conversation").click()
 
 
 def wait_for(predicate: Callable[[], bool], page: Any, what: str, timeout_s: float = 20) -> None:
@@ -198,7 +212,7 @@ def test_the_page_fits_the_screen_and_its_controls_stay_in_view(
     page.goto(app.url + "/")
     for n in range(3):  # a few conversations and a wide answer in the open one
         openai_fake.push(Behaviour(text=WIDE if n == 2 else f"answer {n}"))
-        page.get_by_role("button", name="New conversation").click()
+        new_conversation(page)
         ask(page, f"question {n} " + "with a rather long title " * 4)
         expect(page.locator(".msg.assistant .meta")).to_have_text("primary-model")
     conversations = page.get_by_role("navigation", name="Conversations").get_by_role("button")
@@ -289,7 +303,7 @@ def test_a_send_error_is_not_overwritten_by_a_list_error(
 
     # the list comes back: its error goes, the send error stays until the message is sent
     page.unroute("**/v1/conversations")
-    page.get_by_role("button", name="New conversation").click()  # keeps errors that still hold
+    new_conversation(page)  # keeps errors that still hold
     expect(send_error).to_have_count(0)  # a new conversation drops the failed message...
     ask(page, "this one works")  # ... and a successful send lists again
     expect(page.locator(".msg.assistant .text")).to_have_text("[primary-model] Hello there, this is a streamed answer.")
@@ -358,7 +372,7 @@ def test_a_reload_reopens_the_conversation_that_was_open(
     openai_fake.push(Behaviour(text="first answer"), Behaviour(text="second answer"))
     ask(page, "first conversation")
     expect(log.locator(".msg.assistant .text")).to_have_text("[primary-model] first answer")
-    page.get_by_role("button", name="New conversation").click()
+    new_conversation(page)
     expect(log.locator(".msg")).to_have_count(0)  # the new conversation is open before the next question
     ask(page, "second conversation")
     expect(log.locator(".msg.assistant .text")).to_have_text("[primary-model] second answer")
@@ -383,7 +397,7 @@ def test_a_reload_reopens_the_conversation_that_was_open(
     assert sent == ["first conversation", "[primary-model] first answer", "follow-up"]
 
     # a new conversation forgets it: a reload then starts empty
-    page.get_by_role("button", name="New conversation").click()
+    new_conversation(page)
     assert page.evaluate("location.hash") == ""
     page.reload()
     expect(conversations).to_have_count(2)
@@ -454,7 +468,7 @@ def test_a_pathological_reply_renders_in_bounded_time(
     def longest_task(text: str) -> float:
         openai_fake.push(Behaviour(text=text))
         page.evaluate("() => { window.__longest = 0; }")
-        page.get_by_role("button", name="New conversation").click()
+        new_conversation(page)
         ask(page, "render this")
         expect(answer).to_contain_text("done")
         expect(page.get_by_role("button", name="Send")).to_be_enabled()
