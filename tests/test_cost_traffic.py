@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,21 @@ def test_every_usage_file_states_every_figure() -> None:
         text = (USAGE_DIR / f"{stage}.yml").read_text()
         missing = [f.name for f in fields(UsageProfile) if f"{to_camel(f.name)}:" not in text]
         assert missing == [], (stage, missing)
+
+
+def test_usage_file_comes_from_the_reviewed_project_not_this_checkout(tmp_path: Path) -> None:
+    """Another team's project keeps its own usage/<stack>.yml (or usage/<stage>.yml) beside its
+    Pulumi.yaml; without one it gets the stage's defaults, never this checkout's files."""
+    import shutil
+
+    from stagewise.cost.estimate import usage_for
+
+    project = tmp_path / "acme"
+    shutil.copytree(Path(__file__).parent / "data" / "third_party", project)
+    bare = usage_for(run_stack("dev", root=project))
+    (project / "usage").mkdir()
+    (project / "usage" / "mvp.yml").write_text("version: 0.1\nusage:\n  requestsPerMonth: 12345\n")
+    assert usage_for(run_stack("dev", root=project)).requests_per_month == 12345
+    (project / "usage" / "dev.yml").write_text("version: 0.1\nusage:\n  requestsPerMonth: 777\n")
+    assert usage_for(run_stack("dev", root=project)).requests_per_month == 777
+    assert bare.requests_per_month not in (12345, 777)

@@ -15,7 +15,7 @@ from stagewise.cost.prices import PriceBook, default_price_book
 from stagewise.cost.traffic import log_gb, total_requests
 from stagewise.cost.rules import INSTANCE, MIGS, RULES, RUN_SERVICE, VERTEX_DEPLOYMENT, region_of
 from stagewise.engine.record import DeclaredResource, ProgramError, ProgramRun
-from stagewise.cost.usage_file import UsageFileError, usage_file_for
+from stagewise.cost.usage_file import USAGE_DIR, UsageFileError, usage_file_for
 from stagewise.stacks.config.budget import BudgetConfig
 from stagewise.stacks.config.loader import merged_config
 from stagewise.stacks.config.usage import STAGE_DEFAULTS, UsageConfig, UsageProfile
@@ -57,7 +57,9 @@ def usage_for(run: ProgramRun, overrides: Mapping[str, Any] | None = None) -> Us
     if stage not in STAGE_DEFAULTS:
         raise ProgramError(f"stage {stage!r} has no usage defaults; set stagewise:stage to one of {', '.join(STAGE_DEFAULTS)}")
     try:
-        file_usage = usage_file_for(run.stack, stage)
+        # The project's own usage/ (another team's project has its own, or none: stage defaults).
+        directory = run.project_root / "usage" if run.project_root is not None else USAGE_DIR
+        file_usage = usage_file_for(run.stack, stage, directory)
     except UsageFileError as exc:
         raise ProgramError(str(exc)) from None
     stack_usage = _json(config.get("stagewise:usage"))

@@ -137,6 +137,8 @@ class ProgramRun:
     spec: ProgramSpec | None = None
     preview: bool = False
     generation: int = 1
+    # The Pulumi project directory the run came from (run_stack); None for a bare program.
+    project_root: Path | None = None
 
     def of_type(self, type_token: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -477,4 +479,6 @@ def run_stack(stack: str, *, root: Path | None = None, overrides: Mapping[str, s
         runpy.run_path(str(entry), run_name="__main__")
 
     own_program = entry.is_file() and not (bundled_project() and project == project_name(REPO_ROOT))
-    return run_program(project_program if own_program else stagewise_program, project=project, stack=stack, config=config)
+    run = run_program(project_program if own_program else stagewise_program, project=project, stack=stack, config=config)
+    run.project_root = root
+    return run
