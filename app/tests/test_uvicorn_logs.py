@@ -42,3 +42,15 @@ def test_an_exception_stays_inside_its_one_line() -> None:
     parsed = json.loads(line)
     assert parsed["severity"] == "ERROR" and parsed["logger"] == "uvicorn.error"
     assert parsed["message"].startswith("Exception in ASGI application\nTraceback") and "ValueError: boom" in parsed["message"]
+
+
+def test_a_bad_setting_stops_the_server_with_one_line_and_no_traceback(base_env: dict[str, str]) -> None:
+    proc = spawn({**base_env, "CHAT_RATE_TPM": "2e5"}, free_port())
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    text = (stdout + stderr).decode()
+    assert "Traceback" not in text, text
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    [critical] = [r for r in records if r["severity"] == "CRITICAL"]
+    assert "CHAT_RATE_TPM='2e5' is not an integer: set e.g. CHAT_RATE_TPM=200000" in json.dumps(critical)
+    assert any("Application startup failed" in r["message"] for r in records)

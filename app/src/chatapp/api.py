@@ -22,7 +22,7 @@ from .metering import admit, usage_route
 from .tracing import TraceMiddleware
 from .schemas import check_text
 from .lean import LeanChat
-from .logs import FIELDS, AccessLog, JsonLog
+from .logs import FIELDS, AccessLog, JsonLog, StartupFailure
 from .middleware import BodyLimit, BodyTooLarge, LimitBox, too_large
 from .runtime import Runtime, build_runtime, hook_sigterm
 from .openapi import ROUTE_DOCS, finish_openapi
@@ -60,9 +60,11 @@ def create_app(
             runtime = await build_runtime(active, log, store, env)
         except SettingsError as exc:
             log.event("CRITICAL", "chatapp cannot start: invalid settings", problems=exc.problems)
+            StartupFailure.reported = True
             raise
         except Exception as exc:  # e.g. the store cannot be opened: say so in the log, then fail
             log.event("CRITICAL", "chatapp cannot start", error=f"{exc.__class__.__name__}: {exc}"[:500])
+            StartupFailure.reported = True
             raise
         state["rt"] = runtime
         body_limit.limit = active.max_body_bytes

@@ -92,14 +92,30 @@ class JsonLogFormatter(logging.Formatter):
 # server's own messages, `uvicorn.access`), in the dictConfig form `uvicorn.run(log_config=...)`
 # takes: on stderr, where uvicorn writes its server lines by default (stdout stays the app's own), but
 # each line JSON like the app's.
+class StartupFailure:
+    """Set by the app when its startup failed and it has logged why (one CRITICAL line)."""
+
+    reported = False
+
+
+class ReportedStartupFailure(logging.Filter):
+    """Drops the traceback uvicorn logs when the app's startup fails: Starlette hands uvicorn the
+    formatted traceback as the lifespan's failure message, but the app has already logged the failure
+    as one CRITICAL line naming each bad variable and its fix; a bad config never ends in a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (StartupFailure.reported and record.getMessage().startswith("Traceback (most recent call last)"))
+
+
 UVICORN_LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": f"{__name__}.JsonLogFormatter"}},
+    "filters": {"reported": {"()": f"{__name__}.ReportedStartupFailure"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "loggers": {
         "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.error": {"level": "INFO", "filters": ["reported"]},
         "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }
