@@ -6,8 +6,9 @@ config models that only need ``stagewise.components.limits``, does not load ever
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stagewise.components.lazy import lazy_exports
 
 _WHERE: dict[str, str] = {
     "Alerting": "alerting",
@@ -149,16 +150,7 @@ __all__ = [
     "WorkingHours",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stagewise.components' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
 
 
 if TYPE_CHECKING:

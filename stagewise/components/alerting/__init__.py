@@ -34,8 +34,9 @@ Usage::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stagewise.components.lazy import lazy_exports
 
 # Names by module, imported on first use: the settings load without pulumi_gcp (the config needs them).
 _WHERE = {
@@ -59,11 +60,7 @@ __all__ = [
     "check_uptime_path",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
 
 
 if TYPE_CHECKING:

@@ -11,8 +11,9 @@ stagewise.components.inference import check_vertex` loads neither Pulumi nor the
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stagewise.components.lazy import lazy_exports
 
 _LIMITS = (
     "CLOUD_RUN_GPU_REGIONS", "CLOUD_RUN_GPU_MAX_INSTANCES", "CLOUD_RUN_GPU_MIN_CPU", "CLOUD_RUN_GPU_MIN_MEMORY_GIB",
@@ -79,16 +80,7 @@ __all__ = [
     "vllm_args",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stagewise.components.inference' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, __all__)
 
 
 if TYPE_CHECKING:
