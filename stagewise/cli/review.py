@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from stagewise.cli.registry import (
     EXIT_FAILED_CHECKS,
@@ -60,8 +59,9 @@ def review_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--format {formats[0]} of several stacks needs --out DIR (one document per stack)")
     if len(stacks) == 1 and args.out is None:
         # One stack on stdout: exactly the single-stack review (its errors reach main(), exit 2).
-        print(render_review(stacks[0], formats[0], args), end="")
-        return EXIT_CODE.pop(stacks[0], EXIT_OK)
+        [text], code = render_review(stacks[0], formats, args)
+        print(text, end="")
+        return code
     codes: dict[str, int] = {}
     for index, stack in enumerate(stacks):
         codes[stack] = _review_one(stack, formats, args, header=args.out is None and len(stacks) > 1, first=index == 0)
@@ -76,7 +76,6 @@ def review_command(args: argparse.Namespace) -> int:
 # the cloud would refuse (3), worse than a failed mandatory policy (1).
 EXIT_SEVERITY = (EXIT_OK, EXIT_FAILED_CHECKS, EXIT_NOT_DEPLOYABLE, EXIT_INVALID)
 FORMAT_SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "mermaid": "mmd"}
-EXIT_CODE: dict[str, int] = {}  # render_review's exit code per stack, for its caller
 
 
 def _review_one(stack: str, formats: Sequence[str], args: argparse.Namespace, *, header: bool, first: bool) -> int:
@@ -88,7 +87,7 @@ def _review_one(stack: str, formats: Sequence[str], args: argparse.Namespace, *,
 
     out: Path | None = args.out
     try:
-        rendered = render_review(stack, formats, args)
+        rendered, code = render_review(stack, formats, args)
     except (ProgramError, yaml.YAMLError) as exc:
         message = str(exc) if isinstance(exc, ProgramError) else yaml_problem(exc)
         print(f"stagewise: {stack}: {message}", file=sys.stderr)
@@ -106,25 +105,25 @@ def _review_one(stack: str, formats: Sequence[str], args: argparse.Namespace, *,
             print(("" if first else "\n") + f"== stagewise review {stack}")
         print(rendered[0], end="")
         sys.stdout.flush()
-    return EXIT_CODE.pop(stack, EXIT_OK)
+    return code
 
 
-def render_review(stack: str, formats: str | Sequence[str], args: argparse.Namespace) -> Any:
+def render_review(stack: str, formats: Sequence[str], args: argparse.Namespace) -> tuple[list[str], int]:
     """The review of ``stack`` rendered in each of ``formats`` (one review, however many renderings),
-    as the single-stack command prints it; its exit code is left in EXIT_CODE[stack]."""
-    from stagewise.engine.record import REPO_ROOT, load_values
+    as the single-stack command prints it, and the review's exit code."""
+    from stagewise.engine.record import load_values
 
-    wanted = [formats] if isinstance(formats, str) else list(formats)
     overrides = {**load_values(args.values, stack), **parse_overrides(args.config)}
     texts: list[str] = []
     review = None
     code = EXIT_OK
-    for fmt in wanted:
+    for fmt in formats:
         if fmt == "mermaid":
             from stagewise.render.mermaid import render_mermaid
             from stagewise.engine.record import run_stack
 
-            texts.append(render_mermaid(run_stack(stack, overrides=overrides, root=args.root or REPO_ROOT)))
+            # The project as the review finds it (--root, else the nearest Pulumi.yaml), not this checkout.
+            texts.append(render_mermaid(run_stack(stack, overrides=overrides, root=args.root)))
             continue
         if review is None:
             from stagewise.review.sections import ReviewOptions, review_stack
@@ -141,5 +140,4 @@ def render_review(stack: str, formats: str | Sequence[str], args: argparse.Names
             from stagewise.review.sections import render_text
 
             texts.append(render_text(review) + "\n")
-    EXIT_CODE[stack] = code
-    return texts[0] if isinstance(formats, str) else texts
+    return texts, code
