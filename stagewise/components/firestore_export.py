@@ -42,6 +42,9 @@ class FirestoreExport(pulumi.ComponentResource):
             display_name="Firestore export job", description="Starts exports of the chat database; nothing else.",
             opts=child,
         )
+        # serviceAccount:EMAIL from the provider's `member` outputs of Account and ServiceIdentity
+        # (https://www.pulumi.com/registry/packages/gcp/api-docs/serviceaccount/account/,
+        # https://www.pulumi.com/registry/packages/gcp/api-docs/projects/serviceidentity/).
         member = account.member
         condition = database.client_role(str(project)).condition_expression
         # Export only: the predefined importExportAdmin would also allow imports, which overwrite data.

@@ -36,6 +36,8 @@ def declare(site: Site, name: str, mode: CloudRunGpu, served: str) -> Backend:
     resources: dict[str, pulumi.Resource] = {}
     envs: list[cloudrunv2.ServiceTemplateContainerEnvArgs] = []
     if mode.hf_token_secret:
+        # The account as an IAM principal: the provider's `member` output (serviceAccount:EMAIL,
+        # https://www.pulumi.com/registry/packages/gcp/api-docs/serviceaccount/account/).
         grants = declare_grants(
             f"{name}-sa", account.member, [SecretRole(mode.hf_token_secret)],
             site.project, site.parent, [account],

@@ -33,6 +33,8 @@ def declare(site: Site, name: str, pool: GpuVmPool, served: str) -> Backend:
     vm_grants: list[Grant] = [ProjectRole("roles/logging.logWriter"), ProjectRole("roles/monitoring.metricWriter")]
     if pool.hf_token_secret:
         vm_grants.append(SecretRole(pool.hf_token_secret))
+    # The account as an IAM principal: the provider's `member` output (serviceAccount:EMAIL,
+    # https://www.pulumi.com/registry/packages/gcp/api-docs/serviceaccount/account/).
     grants = declare_grants(f"{name}-vm-sa", account.member, vm_grants, site.project, site.parent, [account])
     server_tag = f"{name}-server"
     # The scrape job carries the VMs' name prefix, so each pool's alerts select its own series.
